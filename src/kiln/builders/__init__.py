@@ -1,0 +1,1 @@
+"""Builders kiln implements (only `qemu`)."""

@@ -1,0 +1,1 @@
+"""Packer's `qemu` builder, re-implemented."""

@@ -1,0 +1,261 @@
+"""QEMU's command line: a pure function from the prepared config and runtime facts to argv.
+
+Packer builds a map of default switches, lets each `qemuargs` row replace the default of the
+same switch, re-adds the network device if a user `-device` list lost it, and flattens the
+map in Go's random map order (reference §3.1). kiln applies the same rules but emits switches
+in a fixed order (the defaults in the order of §3.2, then switches only the user gave, in
+their order), so the same template always gives the same argv.
+
+Where Packer's argv is a known bug, kiln emits what the documentation promises (listed in
+docs/compatibility.md): the VNC display is `port - 5900` for any `vnc_port_min`; a CD-ROM on
+the same `if=` as the disks gets an index after theirs (packer-plugin-qemu#136); `sata`
+disks go through an AHCI controller (QEMU has no `if=sata`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiln.builders.comm_config import CommConfig
+from kiln.builders.qemu.config import QemuConfig
+
+# The order kiln emits default switches in (reference §3.2's table order).
+SWITCH_ORDER = (
+    "-name", "-machine", "-netdev", "-vnc", "-m", "-smp", "-cpu", "-boot", "-qmp",
+    "-fda", "-display", "-bios", "-vga", "-chardev", "-tpmdev", "-device", "-drive",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RuntimeFacts:
+    """What the steps before QEMU decided: paths, ports, the accelerator, and so on."""
+
+    accelerator: str  # resolved: kvm, tcg, ... (never "")
+    disk_paths: tuple[str, ...]  # main disk first, then <vm_name>-1, -2, ...
+    iso_path: str | None = None  # the installer (ISO mode only)
+    cd_path: str | None = None  # the cd_files image
+    floppy_path: str | None = None
+    vnc_port: int | None = None  # None when VNC is disabled
+    comm_host_port: int | None = None  # None: no port forward (communicator none/bridge)
+    http_ip: str = "10.0.2.2"
+    http_port: int = 0
+    headless: bool = True  # effective: config.headless or no display to open a window on
+    efivars_path: str | None = None
+    tpm_socket: str | None = None
+    # kiln's own plumbing, appended after everything else
+    control_fd: int | None = None  # QMP over an inherited socketpair end
+    serial_log: str | None = None
+
+
+@dataclass
+class QemuCommand:
+    argv: list[str]
+    # Messages the run step prints (Packer's "Overriding default Qemu arguments…" etc.).
+    notes: list[str] = field(default_factory=list)
+
+
+def build_argv(
+    config: QemuConfig,
+    comm: CommConfig,
+    facts: RuntimeFacts,
+    rendered_qemuargs: list[list[str]] | None = None,
+) -> QemuCommand:
+    """The full argv (binary first). `rendered_qemuargs` are `qemuargs` after templating."""
+    defaults = default_switches(config, comm, facts)
+    notes: list[str] = []
+    user_rows = rendered_qemuargs if rendered_qemuargs is not None else config.qemuargs
+    user: dict[str, list[str]] = {}
+    for row in user_rows:
+        if not row:
+            continue
+        key, value = row[0], "".join(row[1:])
+        values = user.setdefault(key, [])
+        if value:
+            values.append(value)
+    if user_rows:
+        notes.append("Overriding default Qemu arguments with qemuargs template option...")
+        dropped = [k for k in ("-drive", "-device") if k in user and k in defaults]
+        if dropped:
+            notes.append(
+                "Note: qemuargs sets " + " and ".join(dropped) + ", which replaces ALL of "
+                "kiln's default " + " and ".join(dropped) + " switches (disks, CD-ROMs, "
+                "controllers); add the ones you still need to qemuargs."
+            )
+
+    merged: dict[str, list[str]] = {}
+    for key in SWITCH_ORDER:
+        if key in user:
+            merged[key] = user[key]
+        elif key in defaults:
+            merged[key] = defaults[key]
+    for key, values in user.items():
+        if key not in merged:
+            merged[key] = values
+    # The network device rescue (#6804).
+    if "-device" in user and config.net_device not in "".join(merged["-device"]):
+        merged["-device"] = [*merged["-device"], f"{config.net_device},netdev=user.0"]
+
+    argv = [config.qemu_binary]
+    for key, values in merged.items():
+        if values:
+            for value in values:
+                argv += [key, value]
+        else:
+            argv.append(key)
+    argv += _kiln_plumbing(facts, user)
+    return QemuCommand(argv, notes)
+
+
+def default_switches(
+    config: QemuConfig, comm: CommConfig, facts: RuntimeFacts
+) -> dict[str, list[str]]:
+    """Packer's default switch map (reference §3.2/§3.3); values are lists."""
+    c = config
+    args: dict[str, list[str]] = {"-name": [c.vm_name]}
+    if facts.accelerator == "none":
+        args["-machine"] = [f"type={c.machine_type}"]
+    else:
+        args["-machine"] = [f"type={c.machine_type},accel={facts.accelerator}"]
+    if c.net_bridge:
+        args["-netdev"] = [f"bridge,id=user.0,br={c.net_bridge}"]
+    elif facts.comm_host_port is not None and comm.communicator != "none":
+        args["-netdev"] = [f"user,id=user.0,hostfwd=tcp::{facts.comm_host_port}-:{comm.ssh_port}"]
+    else:
+        args["-netdev"] = ["user,id=user.0"]
+    if facts.vnc_port is not None:
+        vnc = f"{c.vnc_bind_address}:{facts.vnc_port - 5900}"
+        args["-vnc"] = [vnc + (",password=on" if c.vnc_use_password else "")]
+    args["-m"] = [f"{c.memory}M"]
+    args["-smp"] = [smp_value(c.cpus, c.sockets, c.cores, c.threads)]
+    if c.cpu_model:
+        args["-cpu"] = [c.cpu_model]
+    if not c.efi_boot:
+        args["-boot"] = ["c" if c.disk_image else "once=d"]
+    if c.qmp_enable and c.qmp_socket_path:
+        args["-qmp"] = [f"unix:{c.qmp_socket_path},server=on,wait=off"]
+    if facts.floppy_path:
+        args["-fda"] = [facts.floppy_path]
+    if not facts.headless:
+        if c.display:
+            args["-display"] = [c.display]
+        elif not c.use_default_display:
+            args["-display"] = ["gtk"]
+    elif facts.vnc_port is None:
+        args["-display"] = ["none"]  # no window and no VNC: QEMU must not try to open one
+    if c.firmware and not c.use_pflash:
+        args["-bios"] = [c.firmware]
+    if c.vga:
+        args["-vga"] = [c.vga]
+    if c.vtpm and facts.tpm_socket:
+        args["-chardev"] = [f"socket,id=vtpm,path={facts.tpm_socket}"]
+        args["-tpmdev"] = ["emulator,id=tpm0,chardev=vtpm"]
+    devices, drives = device_and_drive_args(c, facts)
+    args["-device"] = devices
+    args["-drive"] = drives
+    return args
+
+
+def smp_value(cpus: int, sockets: int, cores: int, threads: int) -> str:
+    """The modern plugin's `-smp` (reference §1.10)."""
+    topology = [n for n in (sockets, cores, threads) if n > 0]
+    top_max = 0
+    if topology:
+        top_max = 1
+        for n in topology:
+            top_max *= n
+    if top_max == 0 and cpus == 0:
+        return "1"
+    if cpus == 0 or (top_max and cpus > top_max):
+        cpus = top_max
+    value = str(cpus)
+    for name, n in (("sockets", sockets), ("cores", cores), ("threads", threads)):
+        if n > 0:
+            value += f",{name}={n}"
+    return value
+
+
+def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str], list[str]]:
+    devices: list[str] = []
+    drives: list[str] = []
+    scsi_index = 0
+    tail = f"cache={c.disk_cache},discard={c.disk_discard},format={c.format}"
+    zeroes = f",detect-zeroes={c.disk_detect_zeroes}" if c.disk_detect_zeroes != "off" else ""
+    for i, path in enumerate(facts.disk_paths):
+        if c.disk_interface == "virtio-scsi":
+            if scsi_index == 0:
+                devices.append("virtio-scsi-pci,id=scsi0")
+            devices.append(f"scsi-hd,bus=scsi0.0,drive=drive{i}")
+            drives.append(f"if=none,file={path},id=drive{i},{tail}{zeroes}")
+            scsi_index += 1
+        elif c.disk_interface == "sata":
+            if i == 0:
+                devices.append("ahci,id=ahci0")
+            devices.append(f"ide-hd,bus=ahci0.{i},drive=drive{i}")
+            drives.append(f"if=none,file={path},id=drive{i},{tail}{zeroes}")
+        else:
+            drives.append(f"file={path},if={c.disk_interface},{tail}{zeroes}")
+    devices.append(f"{c.net_device},netdev=user.0")
+
+    cds = [p for p in (None if c.disk_image else facts.iso_path, facts.cd_path) if p]
+    # A CD on the same bus as the disks must not take index 0..n-1 (plugin issue #136).
+    shared_bus = c.cdrom_interface == c.disk_interface and c.disk_interface != "virtio-scsi"
+    first_index = len(facts.disk_paths) if shared_bus else 0
+    for i, path in enumerate(cds):
+        if not c.cdrom_interface:
+            drives.append(f"file={path},media=cdrom")
+        elif c.cdrom_interface == "virtio-scsi":
+            if scsi_index == 0:
+                devices.append("virtio-scsi-pci,id=scsi0")
+            drives.append(f"file={path},if=none,index={scsi_index},id=cdrom{i},media=cdrom")
+            devices.append(f"scsi-cd,bus=scsi0.0,drive=cdrom{i}")
+            scsi_index += 1
+        else:
+            drives.append(
+                f"file={path},if={c.cdrom_interface},index={first_index + i},id=cdrom{i},"
+                "media=cdrom"
+            )
+    if c.firmware and c.use_pflash:
+        drives.append(f"file={c.firmware},if=pflash,format=raw,readonly=on")
+    if c.efi_boot and facts.efivars_path:
+        drives.append(f"file={c.efi_firmware_code},if=pflash,unit=0,format=raw,readonly=on")
+        drives.append(f"file={facts.efivars_path},if=pflash,unit=1,format=raw")
+    if c.vtpm and facts.tpm_socket:
+        devices.append(f"{c.tpm_device_type},tpmdev=tpm0")
+    return devices, drives
+
+
+def _kiln_plumbing(facts: RuntimeFacts, user: Mapping[str, list[str]]) -> list[str]:
+    """kiln's private control channel and serial log (never subject to qemuargs)."""
+    extra: list[str] = []
+    if facts.control_fd is not None:
+        extra += ["-chardev", f"socket,id=kiln-qmp,fd={facts.control_fd}",
+                  "-mon", "chardev=kiln-qmp,mode=control"]  # fmt: skip
+    if facts.serial_log and "-serial" not in user and "-nographic" not in user:
+        extra += ["-serial", f"file:{facts.serial_log}"]
+    return extra
+
+
+def qemuargs_template_data(
+    config: QemuConfig, comm: CommConfig, facts: RuntimeFacts
+) -> dict[str, object]:
+    """The fields `qemuargs` can use (reference §3.5)."""
+    return {
+        "HTTPIP": facts.http_ip,
+        "HTTPPort": facts.http_port,
+        "HTTPDir": config.http_directory,
+        "HTTPContent": dict(config.http_content),
+        "OutputDir": config.output_directory,
+        "Name": config.vm_name,
+        "SSHHostPort": facts.comm_host_port
+        if comm.communicator != "none" and facts.comm_host_port
+        else 0,
+    }
+
+
+def disk_paths(config: QemuConfig) -> tuple[str, ...]:
+    """`<output>/<vm_name>` then `<output>/<vm_name>-N` for each additional disk."""
+    main = str(Path(config.output_directory) / config.vm_name)
+    extra = [f"{main}-{i}" for i in range(1, len(config.disk_additional_size) + 1)]
+    return (main, *extra)

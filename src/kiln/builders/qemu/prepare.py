@@ -1,0 +1,396 @@
+"""Defaults and validation of a decoded qemu builder, in Packer's `Prepare` order.
+
+Packer's `Config.Prepare` fills computed defaults, forces some values and collects errors
+(reference §1.12). kiln does the same, keeps Packer's messages where they exist, and says
+more where Packer says little (every message names the key and what is allowed). Where
+kiln deliberately differs, `docs/compatibility.md` lists it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiln.boot import validate_boot_command
+from kiln.builders.comm_config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
+from kiln.builders.qemu.config import NET_DEVICES, QemuConfig
+from kiln.errors import TemplateError
+from kiln.media.cdrom import file_errors_cd
+from kiln.media.checksum import checksum_syntax_errors, normalize_legacy
+from kiln.media.floppy import file_errors_floppy
+from kiln.options import Duration, option_specs
+from kiln.options.suggest import did_you_mean
+from kiln.template import parse
+
+_DISK_SIZE = re.compile(r"^\d+[bkmgt]?$")
+CDROM_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")
+BOOT_FIELDS = ("HTTPIP", "HTTPPort", "Name", "SSHPublicKey")
+QEMUARGS_FIELDS = ("HTTPIP", "HTTPPort", "HTTPDir", "HTTPContent", "OutputDir", "Name",
+                   "SSHHostPort")  # fmt: skip
+DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
+_VNC_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    build_name: str
+    force: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+    # What the template set explicitly (after alias resolution).
+    explicit: frozenset[str] = frozenset()
+
+
+@dataclass
+class Prepared:
+    config: QemuConfig
+    comm: CommConfig
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(config: QemuConfig, comm: CommConfig, ctx: PrepareContext) -> Prepared:
+    """Apply Packer's defaults and checks; `config`/`comm` are modified in place."""
+    out = Prepared(config, comm)
+    checks = _Checks(config, comm, ctx, out)
+    checks.run()
+    return out
+
+
+class _Checks:
+    def __init__(self, c: QemuConfig, comm: CommConfig, ctx: PrepareContext, out: Prepared) -> None:
+        self.c = c
+        self.comm = comm
+        self.ctx = ctx
+        self.err = out.errors.append
+        self.warn = out.warnings.append
+
+    def run(self) -> None:
+        # Packer's order (§1.12); kiln's additions come right after the step they belong to.
+        self.shutdown()
+        self.disk_size()
+        self.defaults()
+        self.media()
+        self.boot()
+        self.iso()
+        self.http()
+        self.communicator()
+        self.disk_options()
+        self.machine()
+        self.output_directory()
+        self.vnc()
+        self.choices_and_unsupported()
+
+    def _path(self, p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else self.ctx.cwd / path
+
+    # --- steps -----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        if not self.c.shutdown_timeout:
+            self.c.shutdown_timeout = Duration(300.0, "5m")
+        elif self.c.shutdown_timeout.seconds < 0:
+            self.err(f"shutdown_timeout must be positive, got {self.c.shutdown_timeout}")
+
+    def disk_size(self) -> None:
+        c = self.c
+        c.disk_size = _normalize_size(c.disk_size) or "40960M"
+        if not _DISK_SIZE.match(c.disk_size.lower()):
+            self.err(
+                f"Invalid disk size. disk_size {c.disk_size!r}: use a number of megabytes "
+                "(e.g. 20000) or a number with one of the units b, k, m, g, t (e.g. 10G)"
+            )
+        sizes = []
+        for i, size in enumerate(c.disk_additional_size):
+            norm = _normalize_size(size)
+            if not norm or not _DISK_SIZE.match(norm.lower()):
+                self.err(
+                    f"disk_additional_size[{i}]: invalid disk size {size!r}: use megabytes "
+                    "or a number with one of the units b, k, m, g, t (e.g. 10G)"
+                )
+            sizes.append(norm)
+        c.disk_additional_size = sizes
+
+    def defaults(self) -> None:
+        c, name = self.c, self.ctx.build_name
+        c.output_directory = c.output_directory or f"output-{name}"
+        c.vm_name = c.vm_name or f"packer-{name}"
+        if c.memory < 10:
+            c.memory = 512
+        c.iso_target_extension = (c.iso_target_extension or "iso").lower()
+        if c.display == "none":  # documented as "do not pass -display" (Packer ignores it)
+            c.display = ""
+            c.use_default_display = True
+        if not c.boot_wait:  # Packer: 0 means the default; negative means no wait
+            c.boot_wait = Duration(10.0, "10s")
+
+    def media(self) -> None:
+        c = self.c
+        for message in file_errors_floppy(c.floppy_files, c.floppy_dirs, base=self.ctx.cwd):
+            self.err(message)
+        for message in file_errors_cd(c.cd_files, base=self.ctx.cwd):
+            self.err(message)
+
+    def boot(self) -> None:
+        c = self.c
+        if c.disable_vnc and (c.boot_command or c.boot_steps):
+            self.err("A boot command cannot be used when vnc is disabled.")
+        if c.boot_command and c.boot_steps:
+            self.err("boot_command and boot_steps cannot be used together")
+        commands = [("boot_command", "".join(c.boot_command))]
+        for i, step in enumerate(c.boot_steps):
+            if not step or len(step) > 2:
+                self.err(
+                    f"boot_steps[{i}] must be [command] or [command, description], "
+                    f"got {len(step)} items"
+                )
+                continue
+            commands.append((f"boot_steps[{i}]", step[0]))
+        for where, text in commands:
+            self._check_late_template(where, text, BOOT_FIELDS)
+            for message in validate_boot_command(text):
+                self.err(message if where == "boot_command" else f"{where}: {message}")
+        for i, row in enumerate(c.qemuargs):
+            if not row:
+                self.err(f"qemuargs[{i}] is empty: each row is a switch and its values")
+            for j, arg in enumerate(row):
+                self._check_late_template(f"qemuargs[{i}][{j}]", arg, QEMUARGS_FIELDS)
+
+    def _check_late_template(self, where: str, text: str, allowed: tuple[str, ...]) -> None:
+        if "{{" not in text:
+            return
+        try:
+            tpl = parse(text, where=where)
+        except TemplateError as err:
+            self.err(f"invalid '{where}': {err}")
+            return
+        for name in sorted(tpl.fields() - set(allowed)):
+            self.err(
+                f"invalid '{where}': {{{{ .{name} }}}} is not available here"
+                f"{did_you_mean(name, allowed)}; available: "
+                + ", ".join(f"{{{{ .{a} }}}}" for a in allowed)
+            )
+
+    def iso(self) -> None:
+        c = self.c
+        if c.iso_url and c.iso_urls:
+            self.err("Only one of iso_url or iso_urls must be specified")
+        elif not c.iso_url and not c.iso_urls:
+            self.err("One of iso_url or iso_urls must be specified")
+        if c.iso_skip_cache:
+            c.iso_checksum, c.iso_checksum_type, c.iso_checksum_url = "none", "", ""
+        problems = checksum_syntax_errors(
+            c.iso_checksum,
+            legacy_type=c.iso_checksum_type or None,
+            legacy_url=c.iso_checksum_url or None,
+        )
+        for message in problems:
+            self.err(message)
+        if not problems:
+            c.iso_checksum = normalize_legacy(
+                c.iso_checksum, c.iso_checksum_type or None, c.iso_checksum_url or None
+            )
+            if c.iso_checksum == "none" and not c.iso_skip_cache:
+                self.warn(
+                    "A checksum of 'none' was specified. Since ISO files are so big,\n"
+                    "a checksum is highly recommended."
+                )
+
+    def http(self) -> None:
+        c = self.c
+        if c.http_directory and c.http_content:
+            self.err(
+                "http_content cannot be used in conjunction with http_directory: serve files "
+                "either from the directory or from the template"
+            )
+        if c.http_directory and not self._path(c.http_directory).is_dir():
+            self.err(
+                f"http_directory {c.http_directory!r} is not a directory (resolved against "
+                f"{self.ctx.cwd})"
+            )
+        self._port_range("http_port", c.http_port_min, c.http_port_max)
+        explicit = self.ctx.explicit
+        if "http_interface" in explicit and "http_bind_address" in explicit:
+            self.err("either http_interface or http_bind_address can be specified")
+
+    def _port_range(self, prefix: str, lo: int, hi: int) -> None:
+        if lo > hi:
+            self.err(
+                f"{prefix}_min must be less than {prefix}_max (got {lo} and {hi}; set them "
+                "equal to force one port)"
+            )
+        for name, value in ((f"{prefix}_min", lo), (f"{prefix}_max", hi)):
+            if not 0 < value <= 65535:
+                self.err(f"{name} must be a TCP port between 1 and 65535, got {value}")
+
+    def communicator(self) -> None:
+        comm = self.comm
+        if comm.communicator not in COMMUNICATORS:
+            self.err(
+                f"Communicator type {comm.communicator} is invalid: use 'ssh' or 'none'"
+                f"{did_you_mean(comm.communicator, SUPPORTED_COMMUNICATORS)}"
+            )
+            return
+        if comm.communicator not in SUPPORTED_COMMUNICATORS:
+            self.err(
+                f"communicator '{comm.communicator}' is not supported by kiln: use 'ssh' "
+                "(or 'none' to let the guest power itself off)"
+            )
+            return
+        if comm.host_port_min <= 0:
+            self.err("host_port_min must be positive")
+        self._port_range("host_port", comm.host_port_min, comm.host_port_max)
+        if comm.communicator == "none":
+            return
+        if not comm.ssh_username:
+            self.err(
+                "An ssh_username must be specified\n"
+                '  Note: some builders used to default ssh_username to "root".'
+            )
+        if not comm.ssh_timeout:
+            comm.ssh_timeout = Duration(300.0, "5m")
+        if comm.ssh_handshake_attempts <= 0:
+            comm.ssh_handshake_attempts = 10
+        if not 0 < comm.ssh_port <= 65535:
+            self.err(f"ssh_port must be a TCP port between 1 and 65535, got {comm.ssh_port}")
+        if comm.ssh_private_key_file:
+            self._check_private_key(comm.ssh_private_key_file)
+        if comm.ssh_certificate_file and not comm.ssh_private_key_file:
+            self.err("ssh_private_key_file must be specified if ssh_certificate_file is specified")
+        if not comm.ssh_password and not comm.ssh_private_key_file and not comm.ssh_agent_auth:
+            self.warn(
+                "No ssh_password, ssh_private_key_file or ssh_agent_auth is set: kiln can only "
+                "log in if the guest accepts the user without a password."
+            )
+
+    def _check_private_key(self, name: str) -> None:
+        path = self._path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            reason = err.strerror.lower() if err.strerror else str(err)
+            self.err(f"ssh_private_key_file is invalid: stat {name}: {reason}")
+            return
+        import asyncssh
+
+        try:
+            asyncssh.import_private_key(data)
+        except (asyncssh.KeyImportError, ValueError) as err:
+            self.err(f"ssh_private_key_file is invalid: {name}: {err}")
+
+    def disk_options(self) -> None:
+        c = self.c
+        if c.use_backing_file and not (c.disk_image and c.format == "qcow2"):
+            self.err(
+                "use_backing_file can only be enabled for QCOW2 images and when disk_image is true"
+            )
+        if c.skip_resize_disk and not c.disk_image:
+            self.err("skip_resize_disk can only be used when disk_image is true")
+        if c.format != "qcow2" or c.use_backing_file:
+            c.skip_compaction = True
+        if c.format != "qcow2" and c.disk_compression:
+            self.warn(f"disk_compression has no effect on {c.format} images; ignoring it")
+            c.disk_compression = False
+
+    def machine(self) -> None:
+        c = self.c
+        for name in ("cpus", "sockets", "cores", "threads"):
+            if getattr(c, name) < 0:
+                self.err(f"{name} must be a positive number")
+        if c.cpus == 0:
+            c.cpus = 1
+        if c.net_device not in NET_DEVICES:
+            self.warn(
+                f"net_device {c.net_device!r} is not one of the documented models"
+                f"{did_you_mean(c.net_device, NET_DEVICES)}; kiln passes it to QEMU as is"
+            )
+        if c.cdrom_interface and c.cdrom_interface not in CDROM_INTERFACES:
+            self.err(
+                f"cdrom_interface {c.cdrom_interface!r} is not supported: use one of "
+                + ", ".join(CDROM_INTERFACES)
+                + did_you_mean(c.cdrom_interface, CDROM_INTERFACES)
+            )
+        if c.efi_firmware_code or c.efi_firmware_vars:
+            c.efi_boot = True
+        if c.efi_boot:
+            c.efi_firmware_code = c.efi_firmware_code or DEFAULT_EFI_CODE
+            c.efi_firmware_vars = c.efi_firmware_vars or DEFAULT_EFI_VARS
+            for key in ("efi_firmware_code", "efi_firmware_vars"):
+                value = getattr(c, key)
+                if not self._path(value).is_file():
+                    self.err(
+                        f"{key} {value!r} does not exist: install OVMF (apt-get install ovmf) "
+                        f"or point {key} at your firmware"
+                    )
+        if c.firmware and not self._path(c.firmware).is_file():
+            self.err(f"firmware {c.firmware!r} does not exist")
+        if c.vtpm and shutil.which("swtpm") is None:
+            self.err("vtpm needs swtpm on PATH: apt-get install swtpm")
+        if c.net_bridge or c.vnc_use_password:
+            c.qmp_enable = True
+        if c.qmp_enable and not c.qmp_socket_path:
+            c.qmp_socket_path = str(Path(c.output_directory) / f"{c.vm_name}.monitor")
+
+    def output_directory(self) -> None:
+        path = self._path(self.c.output_directory)
+        if self.ctx.force or not path.exists():
+            return
+        if path.is_dir() and not any(path.iterdir()):
+            return  # the seed: "must not exist or be empty"
+        self.err(
+            f"Output directory '{self.c.output_directory}' already exists. It must not exist "
+            "(or be empty): remove it, choose another output_directory, or run with -force."
+        )
+
+    def vnc(self) -> None:
+        c = self.c
+        if c.vnc_port_min < 5900:
+            self.err(
+                f"vnc_port_min cannot be below 5900 (got {c.vnc_port_min}): VNC display N "
+                "listens on port 5900+N"
+            )
+        if c.vnc_port_min > 65535 or c.vnc_port_max > 65535:
+            self.err("vnc_port_min and vnc_port_max must both be below 65535 to be valid TCP ports")
+        if c.vnc_port_min > c.vnc_port_max:
+            self.err("vnc_port_min must be less than vnc_port_max")
+        if c.vnc_use_password:
+            if len(c.vnc_password) > 8:
+                self.err(
+                    f"vnc_password is {len(c.vnc_password)} characters long; VNC passwords "
+                    "have at most 8"
+                )
+            if not c.vnc_password:
+                c.vnc_password = "".join(secrets.choice(_VNC_ALPHABET) for _ in range(8))
+
+    def choices_and_unsupported(self) -> None:
+        for section in (self.c, self.comm):
+            for row in option_specs(type(section)):
+                value = getattr(section, row.name)
+                if row.spec.choices and value != "" and value not in row.spec.choices:
+                    if row.name == "ssh_file_transfer_method":
+                        head = f"ssh_file_transfer_method ('{value}') is invalid"
+                    else:
+                        head = row.spec.choice_error or f"{row.name} is invalid"
+                    self.err(
+                        f"{head} ({row.name} = {value!r}; allowed: "
+                        + ", ".join(row.spec.choices)
+                        + ")"
+                        + did_you_mean(str(value), row.spec.choices)
+                    )
+                if row.spec.unsupported and row.name in self.ctx.explicit and value != row.default:
+                    self.err(f"{row.name} is not supported by kiln yet: remove it")
+
+
+def _normalize_size(size: str) -> str:
+    """Packer: "" or "0" → default; plain digits are megabytes."""
+    size = size.strip()
+    if size in ("", "0"):
+        return ""
+    if size.isdigit():
+        return size + "M"
+    return size

@@ -1,0 +1,89 @@
+"""`qemu-img` argv builders (pure, for the dry-run plan and golden tests) and runners."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from kiln import proc
+from kiln.errors import KilnError
+
+_SIZE = re.compile(r"^(\d+)([bkmgt]?)$")
+_UNITS = {"": 1024**2, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def size_to_bytes(size: str) -> int:
+    """A normalised `disk_size` (`40960M`, `10G`, `100b`) in bytes, as qemu-img reads it."""
+    m = _SIZE.match(size.strip().lower())
+    if not m:
+        raise KilnError(f"invalid disk size {size!r}")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def human_size(nbytes: int) -> str:
+    for unit in ("T", "G", "M", "K"):
+        factor = _UNITS[unit.lower()]
+        if nbytes >= factor and nbytes % factor == 0:
+            return f"{nbytes // factor}{unit}"
+    return f"{nbytes}b"
+
+
+def create_argv(
+    path: str,
+    size: str,
+    *,
+    fmt: str,
+    extra: Sequence[str] = (),
+    backing_file: str | None = None,
+    backing_format: str = "qcow2",
+) -> list[str]:
+    argv = ["qemu-img", "create", "-f", fmt]
+    if backing_file is not None:
+        # `-F` is required by qemu-img >= 6.1 (Packer 1.6.6 omits it: plugin issue #47).
+        argv += ["-b", backing_file, "-F", backing_format]
+    return [*argv, *extra, path, size]
+
+
+def convert_argv(
+    src: str,
+    dst: str,
+    *,
+    out_fmt: str,
+    extra: Sequence[str] = (),
+    compress: bool = False,
+) -> list[str]:
+    argv = ["qemu-img", "convert"]
+    if compress:
+        argv.append("-c")
+    return [*argv, *extra, "-O", out_fmt, src, dst]
+
+
+def resize_argv(path: str, size: str, *, fmt: str, extra: Sequence[str] = ()) -> list[str]:
+    return ["qemu-img", "resize", "-f", fmt, *extra, path, size]
+
+
+async def run_qemu_img(argv: Sequence[str]) -> str:
+    """Run a qemu-img command; failures say `QemuImg error: <stderr>` like Packer, and more."""
+    try:
+        result = await proc.run(argv, what="qemu-img")
+    except proc.CommandError as err:
+        raise KilnError(f"QemuImg error: {err}") from None
+    return result.stdout
+
+
+async def info(path: str) -> dict[str, object]:
+    """`qemu-img info --output=json` (format, virtual-size, actual-size, ...)."""
+    out = await run_qemu_img(["qemu-img", "info", "--output=json", path])
+    data = json.loads(out)
+    if not isinstance(data, dict):
+        raise KilnError(f"qemu-img info {path}: unexpected output")
+    return data
+
+
+async def check(path: str) -> None:
+    """`qemu-img check`: a corrupt image fails the build instead of becoming an artifact."""
+    try:
+        await proc.run(["qemu-img", "check", path], what="qemu-img check")
+    except proc.CommandError as err:
+        raise KilnError(f"The image {path} failed `qemu-img check`: {err}") from None

@@ -1,0 +1,92 @@
+"""`kiln build`: validate, then run every selected build (or print the plan with -dry-run)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from kiln.build.state import RunOptions
+from kiln.cli.common import make_ui, plan_options, print_warnings
+from kiln.errors import KilnError
+from kiln.plan import Plan, ValidationFailed, make_plan
+from kiln.template.loader import load_template
+from kiln.ui import Ui
+
+
+def _state_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "kiln"
+
+
+def _kiln_cache(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(env.get("KILN_CACHE_DIR") or Path(base) / "kiln")
+
+
+def _ask(build: str, error: str) -> str:
+    """-on-error=ask: Packer's prompt."""
+    if not sys.stdin.isatty():
+        return "c"
+    sys.stderr.write(
+        f"\n==> {build}: Step failed: {error}\n"
+        f"==> {build}: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step "
+        "(build may fail even if retry succeeds)? "
+    )
+    sys.stderr.flush()
+    while True:
+        answer = sys.stdin.readline().strip().lower()[:1]
+        if answer in ("c", "a", "r"):
+            return answer
+        if answer == "":
+            return "c"
+        sys.stderr.write("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step? ")
+
+
+def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
+    ui = make_ui(opts, env)
+    tpl = load_template(opts.template)
+    try:
+        plan = make_plan(tpl, plan_options(opts, env))
+    except ValidationFailed as failed:
+        print_warnings(ui, failed.warnings)
+        ui.error(failed.format())
+        return 1
+    ui.redact.add(*plan.secrets)
+    for build in plan.builds:
+        ui.redact.add(build.comm.ssh_password, build.config.vnc_password)
+    print_warnings(ui, plan.warnings)
+    options = RunOptions(
+        on_error=opts.on_error,
+        force=opts.force,
+        debug=opts.debug,
+        dry_run=opts.dry_run,
+        cache_dir=_kiln_cache(env),
+        failure_root=Path(env.get("KILN_FAILURE_DIR") or _state_home(env) / "failures"),
+        env=dict(env),
+        ask=_ask,
+    )
+    if opts.dry_run:
+        return asyncio.run(_dry_run(plan, ui, options))
+    parallel = opts.parallel_builds if opts.parallel else 1
+    from kiln.build.multi import run_builds
+
+    results = asyncio.run(run_builds(plan, ui, options, parallel=parallel))
+    return 0 if all(r.error is None for r in results) else 1
+
+
+async def _dry_run(plan: Plan, ui: Ui, options: RunOptions) -> int:
+    from kiln.build.dryrun import dry_run_commands
+
+    for build in plan.builds:
+        try:
+            commands = await dry_run_commands(build, ui, options)
+        except KilnError as err:
+            ui.error(str(err), build.name)
+            return 1
+        for argv in commands:
+            ui.message(shlex.join(argv), build.name)
+    return 0

@@ -1,0 +1,96 @@
+"""`kiln VERB [flags] TEMPLATE` — dispatch, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from kiln import __version__
+from kiln.cli.args import VERBS, UsageError, parse_args
+from kiln.errors import KilnError
+
+USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
+
+kiln builds QEMU/KVM machine images from Packer templates.
+
+Available commands are:
+    build       build image(s) from template
+    inspect     see components of a template
+    validate    check that a template is valid
+    version     Prints the kiln version
+
+Flags take one or two dashes (-force, --force); run `kiln <command> -h` for a command's flags.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "-help", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 1
+    if args[0] in ("-v", "-version", "--version"):
+        args[0] = "version"
+    verb, rest = args[0], args[1:]
+    if verb not in VERBS:
+        from kiln.options.suggest import did_you_mean
+
+        sys.stderr.write(f"kiln: unknown command {verb!r}{did_you_mean(verb, VERBS)}\n\n{USAGE}")
+        return 1
+    debug = any(a.lstrip("-") in ("debug", "debug=true") for a in rest)
+    try:
+        opts = parse_args(verb, rest)
+        return _COMMANDS[verb](opts)
+    except UsageError as err:
+        sys.stderr.write(f"kiln {verb}: {err}\n")
+        return 1
+    except KilnError as err:
+        sys.stderr.write(f"{err}\n")
+        if debug:
+            traceback.print_exc()
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("Build was cancelled.\n" if verb == "build" else "Interrupted.\n")
+        return 1
+    except Exception:  # a bug in kiln: say so plainly
+        if debug:
+            traceback.print_exc()
+        exc = sys.exc_info()[1]
+        sys.stderr.write(
+            f"kiln: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
+        )
+        return 1
+
+
+def _version(_opts: argparse.Namespace) -> int:
+    sys.stdout.write(f"kiln v{__version__}\n")
+    return 0
+
+
+def _validate(opts: argparse.Namespace) -> int:
+    from kiln.cli.validate import run_validate
+
+    return run_validate(opts, dict(os.environ))
+
+
+def _inspect(opts: argparse.Namespace) -> int:
+    from kiln.cli.inspect import run_inspect
+
+    return run_inspect(opts)
+
+
+def _build(opts: argparse.Namespace) -> int:
+    from kiln.cli.build import run_build
+
+    return run_build(opts, dict(os.environ))
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "version": _version,
+    "validate": _validate,
+    "inspect": _inspect,
+    "build": _build,
+}

@@ -1,0 +1,69 @@
+"""The error types every part of kiln raises.
+
+A `KilnError` is an expected failure with a message written for the user: the CLI prints
+it without a traceback (the traceback only appears with `-debug`). Anything else that
+escapes is a bug in kiln.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class KilnError(Exception):
+    """An expected failure; `str(err)` is the message shown to the user."""
+
+
+class MultiError(KilnError):
+    """Several independent problems found at once (validation collects them all).
+
+    Printed like Packer: ``N error(s) occurred:`` then one ``* msg`` line per error.
+    """
+
+    def __init__(self, errors: Iterable[str | Exception]) -> None:
+        self.errors: list[str] = [str(e) for e in errors]
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        n = len(self.errors)
+        head = "1 error occurred:" if n == 1 else f"{n} errors occurred:"
+        body = "\n".join(f"\t* {e}" for e in self.errors)
+        return f"{head}\n{body}"
+
+
+class TemplateError(KilnError):
+    """A Go-template expression could not be parsed or executed.
+
+    `where` names the template key (e.g. ``builders[0].boot_command``); `pos` is the
+    1-based line:column inside the string, when known.
+    """
+
+    def __init__(self, problem: str, *, where: str = "", line: int = 0, col: int = 0) -> None:
+        self.problem = problem
+        self.where = where
+        self.line = line
+        self.col = col
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        loc = ""
+        if self.where:
+            loc = self.where
+        if self.line:
+            loc += f":{self.line}:{self.col}"
+        return f"template: {loc}: {self.problem}" if loc else f"template: {self.problem}"
+
+    def located(self, where: str) -> TemplateError:
+        """The same error, attributed to the template key `where`."""
+        return TemplateError(self.problem, where=where, line=self.line, col=self.col)
+
+
+class BuildCancelled(KilnError):
+    """The user interrupted the build (Ctrl-C, SIGTERM)."""
+
+    def __init__(self) -> None:
+        super().__init__("Build was cancelled.")
+
+
+class StepError(KilnError):
+    """A build step failed; the message says which and why."""

@@ -1,0 +1,1 @@
+"""Installer media: ISO checksums, download and cache, floppy and CD images."""

@@ -1,0 +1,414 @@
+"""The HTTP server that hands `http_directory` / `http_content` to the guest installer.
+
+A small asyncio HTTP/1.1 server (GET and HEAD, keep-alive, pipelining, single byte ranges) that
+runs in kiln's event loop on the socket `reserve_port(..., keep_listening=True)` returned. This
+module speaks the protocol and owns the connections; `kiln.net.http_sites` decides what a path
+serves and what it refuses (403). Protocol-level answers:
+
+* 400 -- a malformed request, or a target that is neither ``/path`` nor ``http://host/path``,
+  or one with raw control characters (a raw NUL byte included);
+* 405 -- methods other than GET and HEAD (Go's FileServer answers every method);
+* 414 / 431 / 505 -- request line or headers too long, too many headers, not HTTP/1.x.
+
+Files are streamed with ``sendfile`` in 1 MiB chunks, never read whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from kiln.errors import KilnError
+from kiln.net.http_sites import ContentSite, DirectorySite, Request, Response, error_response
+from kiln.net.ports import ReservedPort
+
+__all__ = ["HttpRequestLog", "HttpServer"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_LINE = 64 * 1024  # longest request line or header line accepted
+_MAX_HEADERS = 100
+_IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit between requests
+_LINGER_TIMEOUT = 2.0  # seconds to wait for a client to stop sending before closing
+_LINGER_BYTES = 1024 * 1024  # request bytes drained at most while closing
+_CHUNK = 1024 * 1024  # bytes per sendfile call
+_CONTENT_CONFLICT = (
+    "http_content cannot be used in conjunction with http_dir. Consider using the file "
+    "function to load file in memory and serve them with http_content: "
+    "https://www.packer.io/docs/templates/hcl_templates/functions/file/file"
+)
+
+
+@dataclass(frozen=True)
+class HttpRequestLog:
+    """One answered request.
+
+    `path` is the request target as the client sent it (percent-encoding and query kept);
+    `size` counts the body bytes actually sent (0 for HEAD); `client` is ``ip:port``.
+    """
+
+    method: str
+    path: str
+    status: int
+    size: int
+    client: str
+
+
+class _HttpError(Exception):
+    """A request that cannot be parsed; answered with `status`, then the connection closes."""
+
+    def __init__(self, status: int, *, method: str = "", target: str = "") -> None:
+        super().__init__(status)
+        self.status = status
+        self.method = method
+        self.target = target
+
+
+# --- reading requests ---------------------------------------------------------------------
+
+
+async def _read_line(reader: asyncio.StreamReader, too_long: int) -> str | None:
+    """One CRLF- or LF-terminated line without its terminator; None at end of stream."""
+    try:
+        raw = await reader.readline()
+    except ValueError as err:  # longer than the StreamReader limit
+        raise _HttpError(too_long) from err
+    if not raw.endswith(b"\n"):
+        return None
+    return raw.decode("latin-1").rstrip("\r\n")
+
+
+async def _read_request(reader: asyncio.StreamReader) -> Request | None:
+    """The next request head; None when the client closed the connection between requests."""
+    line: str | None = ""
+    for _ in range(4):  # RFC 9112 §2.2: ignore empty lines before the request line
+        line = await _read_line(reader, HTTPStatus.REQUEST_URI_TOO_LONG)
+        if line != "":
+            break
+    if not line:
+        return None
+    parts = line.split(" ")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise _HttpError(HTTPStatus.BAD_REQUEST, target=line[:200])
+    method, target, version = parts
+    if any(c < " " or c == "\x7f" for c in target):  # raw NUL, CR, TAB...: never a valid URL
+        raise _HttpError(HTTPStatus.BAD_REQUEST, method=method, target=target)
+    if version not in ("HTTP/1.0", "HTTP/1.1"):
+        status = (
+            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED
+            if version.startswith("HTTP/")
+            else HTTPStatus.BAD_REQUEST
+        )
+        raise _HttpError(status, method=method, target=target)
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+        line = await _read_line(reader, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+        if line is None:
+            return None
+        if line == "":
+            return Request(method, target, version, headers)
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip() or line[0] in " \t":
+            raise _HttpError(HTTPStatus.BAD_REQUEST, method=method, target=target)
+        key = name.lower()
+        value = value.strip(" \t")
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    raise _HttpError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, method=method, target=target)
+
+
+def _keep_alive(request: Request) -> bool:
+    tokens = {t.strip().lower() for t in request.headers.get("connection", "").split(",")}
+    has_body = "transfer-encoding" in request.headers or request.headers.get(
+        "content-length", "0"
+    ).strip() not in ("", "0")
+    if has_body:  # bodies are never read: close rather than parse them
+        return False
+    if request.version == "HTTP/1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """(raw path, raw query) of an origin-form or absolute-form request target."""
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+    elif "://" in target:
+        try:
+            parts = urlsplit(target)
+        except ValueError as err:
+            raise _HttpError(HTTPStatus.BAD_REQUEST) from err
+        if parts.scheme.lower() not in ("http", "https"):
+            raise _HttpError(HTTPStatus.BAD_REQUEST)
+        path, query = parts.path or "/", parts.query
+        if not path.startswith("/"):
+            raise _HttpError(HTTPStatus.BAD_REQUEST)
+    else:
+        raise _HttpError(HTTPStatus.BAD_REQUEST)
+    return path.partition("#")[0], query
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host, port = peer[0], peer[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peer)
+
+
+async def _send(
+    writer: asyncio.StreamWriter, response: Response, *, head_only: bool, connection: str
+) -> None:
+    """Write `response`, counting body bytes in `response.sent` as they go out."""
+    lines = [
+        f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}",
+        f"Date: {formatdate(usegmt=True)}",
+        *(f"{name}: {value}" for name, value in response.headers),
+        f"Content-Length: {response.content_length}",
+    ]
+    if connection:
+        lines.append(f"Connection: {connection}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
+    if head_only:
+        await writer.drain()
+        return
+    if response.file is None:
+        writer.write(response.body)
+        await writer.drain()
+        response.sent = len(response.body)
+        return
+    loop = asyncio.get_running_loop()
+    while response.sent < response.length:
+        if writer.transport.is_closing():  # loop.sendfile would raise RuntimeError
+            raise ConnectionResetError("the client closed the connection")
+        count = min(_CHUNK, response.length - response.sent)
+        done = await loop.sendfile(
+            writer.transport, response.file, response.offset + response.sent, count
+        )
+        if done == 0:  # the file shrank while we sent it
+            return
+        response.sent += done
+
+
+async def _close_gently(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close a connection without losing the last response.
+
+    Closing a socket with unread request bytes makes the kernel send a reset, which can destroy
+    the response (e.g. a 414 to an oversized request) before the client reads it. So: send FIN,
+    read and drop what the client still sends (bounded), then close.
+    """
+    if not writer.transport.is_closing():
+        with contextlib.suppress(Exception):
+            writer.write_eof()
+            async with asyncio.timeout(_LINGER_TIMEOUT):
+                drained = 0
+                while drained < _LINGER_BYTES:
+                    chunk = await reader.read(65536)
+                    if not chunk:
+                        break
+                    drained += len(chunk)
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+
+
+class HttpServer:
+    """Serve `directory` or `content` on the reserved port while the context is open.
+
+    ``async with HttpServer(...) as server:`` returns once the socket is accepting; leaving the
+    context stops accepting, drops every client connection (also ones mid-transfer) and closes
+    the listening socket. The port's lock is the caller's: call ``port.release()`` after.
+    One use per instance. Every request is appended to `access_log` and passed to `log`.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: Path | None,
+        content: Mapping[str, str] | None,
+        port: ReservedPort,
+        log: Callable[[HttpRequestLog], None],
+    ) -> None:
+        if directory is not None and content:
+            raise KilnError(_CONTENT_CONFLICT)
+        if directory is None and not content:
+            raise KilnError(
+                "the HTTP server has nothing to serve: set http_directory or http_content"
+            )
+        if port.listener is None:
+            raise KilnError(
+                f"port {port.port} was reserved without a listening socket: reserve the HTTP "
+                "port with reserve_port(..., keep_listening=True)"
+            )
+        self._directory = directory
+        self._content = dict(content or {})
+        self._reserved = port
+        self._log = log
+        self.access_log: list[HttpRequestLog] = []
+        self._server: asyncio.Server | None = None
+        self._site: ContentSite | DirectorySite | None = None
+        self._connections: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
+        self._closing = False
+
+    @property
+    def port(self) -> int:
+        return self._reserved.port
+
+    async def __aenter__(self) -> HttpServer:
+        if self._directory is not None:
+            try:
+                if not stat.S_ISDIR(os.stat(self._directory).st_mode):
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory")
+            except OSError as err:
+                raise KilnError(
+                    f'Error finding "{self._directory}": {err.strerror or err}; '
+                    "http_directory must name an existing directory"
+                ) from err
+            self._site = DirectorySite(self._directory)
+        else:
+            self._site = ContentSite(self._content)
+        listener = self._reserved.listener
+        if listener is None or listener.fileno() < 0:
+            raise KilnError(
+                f"the listening socket of port {self.port} is closed: reserve a new port"
+            )
+        self._server = await asyncio.start_server(self._on_connect, sock=listener, limit=_MAX_LINE)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop accepting, drop all client connections, wait for their handlers to end."""
+        if self._server is None or self._closing:
+            return
+        self._closing = True
+        self._server.close()
+        connections = list(self._connections.items())
+        for task, writer in connections:
+            writer.transport.abort()
+            task.cancel()
+        await asyncio.gather(*(task for task, _ in connections), return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if self._closing or task is None:
+            writer.transport.abort()
+            return
+        self._connections[task] = writer
+        try:
+            await self._serve_connection(reader, writer, _peer(writer))
+        except OSError:
+            pass  # the client went away (ConnectionError) or idled out (TimeoutError)
+        except Exception:
+            logger.exception("HTTP server: connection handler failed")
+        finally:
+            self._connections.pop(task, None)
+            await _close_gently(reader, writer)
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str
+    ) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(_IDLE_TIMEOUT):
+                    request = await _read_request(reader)
+            except _HttpError as err:
+                await self._answer(
+                    writer,
+                    client,
+                    err.method,
+                    err.target,
+                    error_response(err.status),
+                    keep_alive=False,
+                )
+                return
+            if request is None:
+                return
+            keep_alive = _keep_alive(request)
+            if request.method not in ("GET", "HEAD"):
+                response = error_response(HTTPStatus.METHOD_NOT_ALLOWED)
+                response.headers.append(("Allow", "GET, HEAD"))
+                keep_alive = False
+            else:
+                response = self._route(request)
+                if response.status == HTTPStatus.BAD_REQUEST:
+                    keep_alive = False
+            http10 = request.version == "HTTP/1.0"
+            keep_alive = await self._answer(
+                writer,
+                client,
+                request.method,
+                request.target,
+                response,
+                keep_alive=keep_alive,
+                http10=http10,
+            )
+            if not keep_alive:
+                return
+
+    def _route(self, request: Request) -> Response:
+        if self._site is None:  # only before __aenter__, when no connection can exist
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            raw_path, query = _split_target(request.target)
+        except _HttpError as err:
+            return error_response(err.status)
+        return self._site.respond(request, raw_path, query)
+
+    async def _answer(
+        self,
+        writer: asyncio.StreamWriter,
+        client: str,
+        method: str,
+        target: str,
+        response: Response,
+        *,
+        keep_alive: bool,
+        http10: bool = False,
+    ) -> bool:
+        """Send `response` and log it; whether the connection can carry another request."""
+        connection = "close" if not keep_alive else ("keep-alive" if http10 else "")
+        try:
+            await _send(writer, response, head_only=method == "HEAD", connection=connection)
+        finally:
+            if response.file is not None:
+                response.file.close()
+            entry = HttpRequestLog(method, target, int(response.status), response.sent, client)
+            self._record(entry)
+        complete = method == "HEAD" or response.sent == response.content_length
+        return keep_alive and complete
+
+    def _record(self, entry: HttpRequestLog) -> None:
+        self.access_log.append(entry)
+        logger.debug(
+            "HTTP %s %s -> %d (%d bytes) from %s",
+            entry.method,
+            entry.path,
+            entry.status,
+            entry.size,
+            entry.client,
+        )
+        try:
+            self._log(entry)
+        except Exception:
+            logger.exception("HTTP server: the access-log callback failed")

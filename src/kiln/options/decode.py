@@ -1,0 +1,91 @@
+"""Decode a template's raw JSON object into option-set dataclasses, collecting every error."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kiln.options.spec import option_specs
+from kiln.options.suggest import did_you_mean
+from kiln.options.weak import DecodeProblem, convert
+
+T = TypeVar("T")
+
+# Every (option set, option name) that some decode has seen set explicitly. The test suite
+# checks at the end that every option row was exercised (see tests/conftest.py).
+EXERCISED: set[tuple[str, str]] = set()
+
+
+@dataclass
+class DecodeResult:
+    """The decoded option sets plus everything that went wrong or deserves a warning."""
+
+    sections: dict[type, Any]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Canonical names of the options the template set (after alias resolution).
+    explicit: set[str] = field(default_factory=set)
+
+    def get(self, cls: type[T]) -> T:
+        value: T = self.sections[cls]
+        return value
+
+
+def decode_sections(
+    raw: Mapping[str, object],
+    classes: Sequence[type],
+    *,
+    reserved: Sequence[str] = (),
+) -> DecodeResult:
+    """Decode `raw` into one instance of each class in `classes`.
+
+    A key belongs to the first class that declares it (or one of its deprecated aliases).
+    Keys starting with `_` are comments. `reserved` keys (e.g. `type`, `name`) are handled by
+    the caller and skipped here. Unknown keys are errors with a suggestion.
+    """
+    owners: dict[str, tuple[type, str, str | None]] = {}
+    types: dict[tuple[type, str], Any] = {}
+    for cls in classes:
+        for row in option_specs(cls):
+            owners.setdefault(row.name, (cls, row.name, None))
+            types[(cls, row.name)] = row.type
+            for alias, warning in row.spec.aliases:
+                owners.setdefault(alias, (cls, row.name, warning))
+
+    values: dict[type, dict[str, object]] = {cls: {} for cls in classes}
+    result = DecodeResult(sections={})
+    alias_set: set[str] = set()
+    for key, value in raw.items():
+        if key.startswith("_") or key in reserved:
+            continue
+        if key not in owners:
+            known = [*owners, *reserved]
+            result.errors.append(
+                f"unknown configuration key: '\"{key}\"'{did_you_mean(key, known)}"
+            )
+            continue
+        cls, name, alias_warning = owners[key]
+        if alias_warning is not None:
+            result.warnings.append(alias_warning)
+        elif name in alias_set:
+            continue  # the deprecated alias was set too, and it wins (as in Packer)
+        try:
+            decoded = convert(key, types[(cls, name)], value)
+        except DecodeProblem as problem:
+            result.errors.append(str(problem))
+            continue
+        if alias_warning is not None:
+            alias_set.add(name)
+        values[cls][name] = decoded
+        result.explicit.add(name)
+        EXERCISED.add((cls.__name__, name))
+    for cls in classes:
+        result.sections[cls] = cls(**values[cls])
+    return result
+
+
+def replace(obj: T, **changes: Any) -> T:
+    """`dataclasses.replace`, typed."""
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]

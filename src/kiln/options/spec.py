@@ -1,0 +1,116 @@
+"""How an option is declared: `option(default, help=..., ...)` on a dataclass field."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A Go `time.Duration` as written in the template (`"5s"`, `"1m30s"`).
+
+    `text` keeps the user's spelling for messages; `seconds` is what code uses.
+    """
+
+    seconds: float
+    text: str
+
+    def __bool__(self) -> bool:
+        return self.seconds != 0
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class QemuImgArgs:
+    """`qemu_img_args`: extra arguments for each `qemu-img` sub-command Packer runs."""
+
+    convert: tuple[str, ...] = ()
+    create: tuple[str, ...] = ()
+    resize: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """Everything about one option except its name, type and default (the field has those)."""
+
+    help: str
+    section: str
+    since: str = "seed"
+    choices: tuple[str, ...] = ()
+    # Packer's exact error for a value outside `choices` (else a generic message).
+    choice_error: str = ""
+    # Deprecated spellings: (alias, warning). When set, the alias wins over the option,
+    # as Packer's Prepare copies it over.
+    aliases: tuple[tuple[str, str], ...] = ()
+    # Rendered at build time with step data (`boot_command`, `qemuargs`), not at load.
+    late: bool = False
+    secret: bool = False
+    required: bool = False
+    # How the default reads in the docs when it is computed in prepare.
+    default_doc: str = ""
+    # Accepted for compatibility, with no effect in kiln (documented as such).
+    inert: bool = False
+    # Accepted by the loader, but setting it is an error: kiln does not implement it yet.
+    unsupported: bool = False
+
+
+def option(
+    default: T | None = None,
+    *,
+    help: str,
+    section: str,
+    factory: Callable[[], T] | None = None,
+    **kw: Any,
+) -> T:
+    """Declare a dataclass field as an option (typed as its default for mypy)."""
+    spec = OptionSpec(help=help, section=section, **kw)
+    if factory is not None:
+        made: object = field(default_factory=factory, metadata={"kiln": spec})
+    else:
+        made = field(default=default, metadata={"kiln": spec})
+    return cast(T, made)
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    """One option as the docs, the decoder and `kiln inspect` see it."""
+
+    name: str
+    type: Any
+    default: object
+    spec: OptionSpec
+    owner: type
+
+
+def option_specs(cls: type) -> Iterator[OptionRow]:
+    """The options an option-set dataclass declares, in declaration order."""
+    hints = _type_hints(cls)
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get("kiln")
+        if spec is None:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default: object = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        yield OptionRow(f.name, hints[f.name], default, spec, cls)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]

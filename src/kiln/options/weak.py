@@ -1,0 +1,237 @@
+"""Weakly-typed decoding, as Packer's mapstructure does it (`WeaklyTypedInput: true`).
+
+JSON gives us str, int/float, bool, list, dict and None. Packer accepts `"1024"` for an int,
+`"true"` for a bool, a number for a string, a single value for a list. The messages keep
+Packer's wording (`cannot parse 'memory' as int: ...`) and add what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, get_args, get_origin
+
+from kiln.boot.duration import parse_go_duration
+from kiln.errors import KilnError
+from kiln.options.spec import Duration, QemuImgArgs
+
+
+class DecodeProblem(Exception):
+    """A value that cannot become the option's type; the message names the key."""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def to_str(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # mapstructure: true -> "1", false -> "0"
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _format_float(value)
+    if value is None:
+        return ""
+    raise DecodeProblem(f"'{key}' expected a string, got {_kind(value)}")
+
+
+def _format_float(value: float) -> str:
+    """Go's strconv.FormatFloat(f, 'f', -1, 64): shortest exact decimal, no exponent."""
+    if math.isfinite(value) and value == int(value):
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = f"{value:f}".rstrip("0").rstrip(".")
+    return text
+
+
+_GO_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)\Z")
+
+
+def _parse_go_int(text: str) -> int:
+    """strconv.ParseInt(s, 0, 64): base prefixes, a leading 0 means octal, `_` separators."""
+    if not _GO_INT.match(text) or "__" in text or text.endswith("_"):
+        raise ValueError(text)
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-").replace("_", "")
+    if body[:2] in ("0x", "0X"):
+        number = int(body[2:], 16)
+    elif body[:2] in ("0b", "0B"):
+        number = int(body[2:], 2)
+    elif body[:2] in ("0o", "0O"):
+        number = int(body[2:], 8)
+    elif body.startswith("0") and len(body) > 1:
+        number = int(body[1:], 8)
+    else:
+        number = int(body)
+    return sign * number
+
+
+def to_int(key: str, value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DecodeProblem(f"'{key}' expected an integer, got {value}")
+        return int(value)
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        text = value or "0"
+        try:
+            return _parse_go_int(text)
+        except ValueError:
+            raise DecodeProblem(
+                f"cannot parse '{key}' as int: strconv.ParseInt: parsing {_go_quote(value)}: "
+                "invalid syntax (expected a whole number such as 1024)"
+            ) from None
+    raise DecodeProblem(f"'{key}' expected an integer, got {_kind(value)}")
+
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False", ""}
+
+
+def to_bool(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if value is None:
+        return False
+    if isinstance(value, str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise DecodeProblem(
+            f"cannot parse '{key}' as bool: strconv.ParseBool: parsing {_go_quote(value)}: "
+            "invalid syntax (expected true or false)"
+        )
+    raise DecodeProblem(f"'{key}' expected a boolean, got {_kind(value)}")
+
+
+def to_duration(key: str, value: object) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value is None:
+        if value is None:
+            return Duration(0.0, "0s")
+        raise DecodeProblem(
+            f"'{key}' expected a duration string such as \"5s\", got {_kind(value)}"
+        )
+    text = to_str(key, value)
+    if text == "":
+        return Duration(0.0, "0s")
+    try:
+        seconds = parse_go_duration(text)
+    except (ValueError, KilnError) as err:
+        raise DecodeProblem(
+            f'error decoding \'{key}\': {err} (expected a duration such as "5s" or "1m30s")'
+        ) from None
+    return Duration(seconds, text)
+
+
+def to_str_list(key: str, value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        if not value:
+            return []
+        raise DecodeProblem(f"'{key}' expected a list of strings, got an object")
+    items = value if isinstance(value, list) else [value]
+    return [to_str(f"{key}[{i}]", item) for i, item in enumerate(items)]
+
+
+def to_int_list(key: str, value: object) -> list[int]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [to_int(f"{key}[{i}]", item) for i, item in enumerate(items)]
+
+
+def to_str_list_list(key: str, value: object) -> list[list[str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DecodeProblem(
+            f'\'{key}\' expected a list of lists of strings, e.g. [["-m", "1024M"]], '
+            f"got {_kind(value)}"
+        )
+    return [to_str_list(f"{key}[{i}]", row) for i, row in enumerate(value)]
+
+
+def to_str_map(key: str, value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, list) and not value:
+        return {}
+    if not isinstance(value, dict):
+        raise DecodeProblem(f"'{key}' expected an object of strings, got {_kind(value)}")
+    return {str(k): to_str(f"{key}.{k}", v) for k, v in value.items()}
+
+
+def to_qemu_img_args(key: str, value: object) -> QemuImgArgs:
+    if value is None:
+        return QemuImgArgs()
+    if not isinstance(value, dict):
+        raise DecodeProblem(
+            f"'{key}' expected an object with 'convert', 'create' and/or 'resize' lists, "
+            f"got {_kind(value)}"
+        )
+    allowed = ("convert", "create", "resize")
+    unknown = sorted(k for k in value if k not in allowed)
+    if unknown:
+        raise DecodeProblem(
+            f"'{key}' has unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+            "allowed: convert, create, resize"
+        )
+    lists = {k: tuple(to_str_list(f"{key}.{k}", value.get(k))) for k in allowed}
+    return QemuImgArgs(**lists)
+
+
+def convert(key: str, typ: Any, value: object) -> object:
+    """Convert a JSON value to the declared field type `typ`."""
+    if typ is str:
+        return to_str(key, value)
+    if typ is bool:
+        return to_bool(key, value)
+    if typ is int:
+        return to_int(key, value)
+    if typ is Duration:
+        return to_duration(key, value)
+    if typ is QemuImgArgs:
+        return to_qemu_img_args(key, value)
+    origin, args = get_origin(typ), get_args(typ)
+    if origin is list and args == (str,):
+        return to_str_list(key, value)
+    if origin is list and args == (int,):
+        return to_int_list(key, value)
+    if origin is list and args and get_origin(args[0]) is list:
+        return to_str_list_list(key, value)
+    if origin is dict:
+        return to_str_map(key, value)
+    raise TypeError(f"option {key!r} has an undecodable type {typ!r}")  # a kiln bug
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q for the common cases (what strconv errors print)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'

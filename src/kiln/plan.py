@@ -1,0 +1,418 @@
+"""From a template file and the command line to checked, ready-to-run builds.
+
+`make_plan` does everything `kiln validate` reports on: variables, config-time template
+rendering, option decoding (weak typing, unknown keys), Packer's Prepare checks for each
+builder, and the provisioners' and post-processors' own options. It collects every error
+of every build before failing, grouped by build like Packer prints them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kiln import PACKER_COMPAT_VERSION
+from kiln.builders.comm_config import CommConfig
+from kiln.builders.qemu.config import QemuConfig
+from kiln.builders.qemu.prepare import PrepareContext, prepare
+from kiln.errors import KilnError, MultiError, TemplateError
+from kiln.options import Duration, decode_sections, option_specs
+from kiln.options.suggest import did_you_mean
+from kiln.postprocessors.config import (
+    CHECKSUM_TYPES,
+    POST_PROCESSOR_TYPES,
+    ChecksumConfig,
+    CommonPostProcessorConfig,
+)
+from kiln.provisioners.config import (
+    PROVISIONER_TYPES,
+    CommonProvisionerConfig,
+    check_provisioner,
+)
+from kiln.template import FuncContext, packer_functions, render
+from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.variables import VariableInputs, resolve_variables
+
+SUPPORTED_BUILDERS = ("qemu",)
+# Placeholders for `{{ build `X` }}` while checking provisioners before the build runs.
+BUILD_VALUE_NAMES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey",
+                     "SSHPrivateKey", "PackerRunUUID", "PackerHTTPAddr", "PackerHTTPIP",
+                     "PackerHTTPPort", "ConnType")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The command line's say in what gets built."""
+
+    var_files: Sequence[Path] = ()
+    cli_vars: Mapping[str, str] = field(default_factory=dict)
+    only: Sequence[str] = ()
+    except_: Sequence[str] = ()
+    force: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+    env: Mapping[str, str] = field(default_factory=dict)
+    init_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class StepPlan:
+    """A provisioner or post-processor as one build will run it."""
+
+    type: str
+    where: str  # "provisioner 2", "post-processor 1.2"
+    raw: dict[str, object]  # options after `override`, before late rendering
+    config: Any  # the decoded options (rendered with placeholder build values)
+    pause_before: Duration = field(default_factory=lambda: Duration(0.0, "0s"))
+    max_retries: int = 0
+    timeout: Duration = field(default_factory=lambda: Duration(0.0, "0s"))
+    keep_input_artifact: bool | None = None
+
+
+@dataclass
+class BuildPlan:
+    name: str
+    type: str
+    config: QemuConfig
+    comm: CommConfig
+    provisioners: list[StepPlan] = field(default_factory=list)
+    post_processors: list[list[StepPlan]] = field(default_factory=list)
+    error_cleanup: StepPlan | None = None
+    func_context: FuncContext | None = None
+
+    def functions(self, build_values: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Template functions for late rendering, with real `build` values once known."""
+        assert self.func_context is not None
+        ctx = self.func_context
+        if build_values is not None:
+            ctx = FuncContext(**{**ctx.__dict__, "build_values": build_values})
+        return dict(packer_functions(ctx))
+
+
+@dataclass
+class Plan:
+    template: TemplateFile
+    builds: list[BuildPlan]
+    variables: dict[str, str]
+    secrets: list[str]
+    warnings: list[tuple[str, str]]  # (scope, message)
+
+
+class ValidationFailed(KilnError):
+    """Errors grouped by where they come from: [(header, [message, …]), …]."""
+
+    def __init__(self, groups: list[tuple[str, list[str]]], warnings: list[tuple[str, str]]):
+        self.groups = groups
+        self.warnings = warnings
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        blocks = []
+        for header, errors in self.groups:
+            body = MultiError(errors).format()
+            blocks.append(f"{header}\n\n{body}" if header else body)
+        return "\n\n".join(blocks)
+
+    @property
+    def count(self) -> int:
+        return sum(len(errors) for _, errors in self.groups)
+
+
+def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
+    warnings: list[tuple[str, str]] = []
+    groups: list[tuple[str, list[str]]] = []
+
+    def warn_global(message: str) -> None:
+        warnings.append(("", message))
+
+    _check_min_version(tpl, warn_global)
+    try:
+        variables = resolve_variables(
+            tpl,
+            VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars),
+            env=options.env,
+            init_time=options.init_time,
+            warn=warn_global,
+        )
+    except MultiError as err:
+        raise ValidationFailed([("", err.errors)], warnings) from None
+    secrets = [variables[n] for n in tpl.sensitive_variables if variables.get(n)]
+
+    selected = _select_builds(tpl, options, groups)
+    all_names = [b.name for b in tpl.builders]
+    template_errors = _check_only_except(tpl, all_names)
+    if template_errors:
+        groups.append(("", template_errors))
+
+    builds: list[BuildPlan] = []
+    for bdef in selected:
+        errors: list[str] = []
+        scope = bdef.name
+
+        def warn(message: str, scope: str = scope) -> None:
+            warnings.append((scope, message))
+
+        if bdef.type not in SUPPORTED_BUILDERS:
+            errors.append(
+                f"builder type '{bdef.type}' is not supported by kiln: kiln builds with QEMU "
+                f'only ("type": "qemu"){did_you_mean(bdef.type, SUPPORTED_BUILDERS)}'
+            )
+            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+            continue
+        func_ctx = FuncContext(
+            template_dir=str(tpl.template_dir),
+            user_variables=variables,
+            env_allowed=False,
+            build_name=bdef.name,
+            build_type=bdef.type,
+            packer_version=PACKER_COMPAT_VERSION,
+            init_time=options.init_time,
+        )
+        funcs = packer_functions(func_ctx)
+        late = {row.name for cls in (QemuConfig, CommConfig) for row in option_specs(cls)
+                if row.spec.late}  # fmt: skip
+        rendered = _render_tree(bdef.config, funcs, late, "", errors)
+        decoded = decode_sections(rendered, [QemuConfig, CommConfig])
+        errors.extend(decoded.errors)
+        for w in decoded.warnings:
+            warn(w)
+        prepared = prepare(
+            decoded.get(QemuConfig),
+            decoded.get(CommConfig),
+            PrepareContext(
+                build_name=bdef.name,
+                force=options.force,
+                cwd=options.cwd,
+                explicit=frozenset(decoded.explicit),
+            ),
+        )
+        errors.extend(prepared.errors)
+        for w in prepared.warnings:
+            warn(w)
+        build = BuildPlan(
+            name=bdef.name,
+            type=bdef.type,
+            config=prepared.config,
+            comm=prepared.comm,
+            func_context=func_ctx,
+        )
+        step_funcs = build.functions({k: f"<build {k}>" for k in BUILD_VALUE_NAMES})
+        for pdef in tpl.provisioners:
+            if _applies(pdef.only, pdef.except_, bdef.name):
+                step = _provisioner_plan(pdef, bdef.name, step_funcs, options.cwd, errors)
+                if step is not None:
+                    build.provisioners.append(step)
+        if tpl.error_cleanup_provisioner is not None:
+            build.error_cleanup = _provisioner_plan(
+                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors
+            )
+        for chain in tpl.post_processors:
+            steps = []
+            for ppdef in chain:
+                if _applies(ppdef.only, ppdef.except_, bdef.name):
+                    step = _post_processor_plan(ppdef, step_funcs, errors)
+                    if step is not None:
+                        steps.append(step)
+            if steps:
+                build.post_processors.append(steps)
+        if errors:
+            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+        builds.append(build)
+
+    if groups:
+        raise ValidationFailed(groups, warnings)
+    return Plan(tpl, builds, variables, secrets, warnings)
+
+
+def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
+    wanted = tpl.min_packer_version.strip()
+    if not wanted:
+        return
+    try:
+        want = tuple(int(p) for p in wanted.lstrip("v").split("-")[0].split("."))
+    except ValueError:
+        raise ValidationFailed(
+            [("", [f"min_packer_version {wanted!r} is not a version like 1.6.0"])], []
+        ) from None
+    have = tuple(int(p) for p in PACKER_COMPAT_VERSION.split("."))
+    if want > have:
+        warn(
+            f"This template requires Packer version {wanted} or higher; kiln follows Packer "
+            f"{PACKER_COMPAT_VERSION} and the modern qemu plugin's options, so it continues"
+        )
+
+
+def _select_builds(
+    tpl: TemplateFile, options: PlanOptions, groups: list[tuple[str, list[str]]]
+) -> list[Any]:
+    names = [b.name for b in tpl.builders]
+    errors = []
+    for flag, patterns in (("-only", options.only), ("-except", options.except_)):
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                errors.append(
+                    f"{flag}={pattern}: no build matches it; builds in the template: "
+                    + ", ".join(names)
+                    + did_you_mean(pattern, names)
+                )
+    if errors:
+        groups.append(("", errors))
+    selected = []
+    for b in tpl.builders:
+        if options.only and not any(fnmatch.fnmatchcase(b.name, p) for p in options.only):
+            continue
+        if any(fnmatch.fnmatchcase(b.name, p) for p in options.except_):
+            continue
+        selected.append(b)
+    return selected
+
+
+def _check_only_except(tpl: TemplateFile, names: list[str]) -> list[str]:
+    errors = []
+    defs: list[ProvisionerDef | PostProcessorDef] = [*tpl.provisioners]
+    for chain in tpl.post_processors:
+        defs.extend(chain)
+    for d in defs:
+        for key, listed in (("only", d.only), ("except", d.except_)):
+            for name in listed:
+                if name not in names:
+                    errors.append(
+                        f"{d.where}: '{key}' specified builder '{name}' not found"
+                        + did_you_mean(name, names)
+                    )
+    return errors
+
+
+def _applies(only: Sequence[str], except_: Sequence[str], name: str) -> bool:
+    if only and name not in only:
+        return False
+    return name not in except_
+
+
+def _render_tree(
+    value: object, funcs: Mapping[str, Any], late: set[str], where: str, errors: list[str]
+) -> Any:
+    """Render every string in a config tree at load time, except the late keys."""
+    if isinstance(value, str):
+        try:
+            return render(value, {}, funcs, where=where or "value")
+        except TemplateError as err:
+            errors.append(str(err))
+            return value
+    if isinstance(value, list):
+        return [_render_tree(v, funcs, late, f"{where}[{i}]", errors) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key_where = f"{where}.{k}" if where else str(k)
+            out[k] = v if (not where and k in late) else _render_tree(v, funcs, late, key_where,
+                                                                      errors)  # fmt: skip
+        return out
+    return value
+
+
+def _late_keys(cls: type) -> set[str]:
+    return {row.name for row in option_specs(cls) if row.spec.late}
+
+
+def _provisioner_plan(
+    pdef: ProvisionerDef,
+    build_name: str,
+    funcs: Mapping[str, Any],
+    cwd: Path,
+    errors: list[str],
+) -> StepPlan | None:
+    cls = PROVISIONER_TYPES.get(pdef.type)
+    if cls is None:
+        errors.append(
+            f"{pdef.where}: provisioner type '{pdef.type}' is not supported by kiln: use one of "
+            + ", ".join(PROVISIONER_TYPES)
+            + did_you_mean(pdef.type, PROVISIONER_TYPES)
+        )
+        return None
+    raw = dict(pdef.config)
+    raw.update(pdef.override.get(build_name, {}))
+    local_errors: list[str] = []
+    rendered = _render_tree(raw, funcs, _late_keys(cls), "", local_errors)
+    common_raw = {
+        k: v
+        for k, v in (
+            ("pause_before", pdef.pause_before),
+            ("max_retries", pdef.max_retries),
+            ("timeout", pdef.timeout),
+        )
+        if v is not None
+    }
+    common = decode_sections(common_raw, [CommonProvisionerConfig])
+    decoded = decode_sections(rendered, [cls])
+    local_errors += common.errors + decoded.errors
+    config: Any = decoded.get(cls)
+    if not decoded.errors:
+        local_errors += check_provisioner(pdef.type, config, cwd=cwd)
+    local_errors += _choice_errors(config)
+    errors.extend(f"{pdef.where} ({pdef.type}): {e}" for e in local_errors)
+    c = common.get(CommonProvisionerConfig)
+    return StepPlan(
+        type=pdef.type,
+        where=pdef.where,
+        raw=raw,
+        config=config,
+        pause_before=c.pause_before,
+        max_retries=c.max_retries,
+        timeout=c.timeout,
+    )
+
+
+def _post_processor_plan(
+    ppdef: PostProcessorDef, funcs: Mapping[str, Any], errors: list[str]
+) -> StepPlan | None:
+    cls = POST_PROCESSOR_TYPES.get(ppdef.type)
+    if cls is None:
+        errors.append(
+            f"{ppdef.where}: post-processor type '{ppdef.type}' is not supported by kiln: use "
+            "one of " + ", ".join(POST_PROCESSOR_TYPES) + did_you_mean(ppdef.type,
+                                                                       POST_PROCESSOR_TYPES)
+        )  # fmt: skip
+        return None
+    local_errors: list[str] = []
+    rendered = _render_tree(ppdef.config, funcs, _late_keys(cls), "", local_errors)
+    decoded = decode_sections(rendered, [cls])
+    local_errors += decoded.errors
+    config: Any = decoded.get(cls)
+    if isinstance(config, ChecksumConfig):
+        for t in config.checksum_types:
+            if t not in CHECKSUM_TYPES:
+                local_errors.append(
+                    f"Unrecognized checksum type: {t} (allowed: {', '.join(CHECKSUM_TYPES)})"
+                    + did_you_mean(t, CHECKSUM_TYPES)
+                )
+    if ppdef.type == "shell-local" and not decoded.errors:
+        local_errors += check_provisioner("shell-local", config, cwd=Path.cwd())
+    local_errors += _choice_errors(config)
+    keep: bool | None = None
+    if ppdef.keep_input_artifact is not None:
+        keep_decoded = decode_sections(
+            {"keep_input_artifact": ppdef.keep_input_artifact}, [CommonPostProcessorConfig]
+        )
+        local_errors += keep_decoded.errors
+        keep = keep_decoded.get(CommonPostProcessorConfig).keep_input_artifact
+    errors.extend(f"{ppdef.where} ({ppdef.type}): {e}" for e in local_errors)
+    return StepPlan(
+        type=ppdef.type, where=ppdef.where, raw=dict(ppdef.config), config=config,
+        keep_input_artifact=keep,
+    )  # fmt: skip
+
+
+def _choice_errors(config: object) -> list[str]:
+    errors = []
+    for row in option_specs(type(config)):
+        value = getattr(config, row.name)
+        if row.spec.choices and value not in row.spec.choices:
+            errors.append(
+                f"{row.name} {value!r} is invalid: use one of {', '.join(row.spec.choices)}"
+                + did_you_mean(str(value), row.spec.choices)
+            )
+    return errors

@@ -1,0 +1,1 @@
+"""Post-processors: manifest, checksum, compress, shell-local."""

@@ -1,0 +1,1 @@
+"""Provisioners: shell, file, shell-local, breakpoint."""

@@ -1,0 +1,157 @@
+"""User variables: template defaults, `-var-file`, `-var`, then interpolation.
+
+Packer renders every variable value with `env` allowed and `user` referring to other
+variables (in any order; it loops up to 100 times). kiln resolves references on demand with
+cycle detection, which gives the same values and a clearer error for cycles. Actions that
+reference build data (`{{ .HTTPIP }}`) are left as they are, to be rendered where the
+variable is used, as Packer's render filter does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kiln.errors import KilnError, MultiError, TemplateError
+from kiln.options.suggest import did_you_mean
+from kiln.template import FuncContext, packer_functions, render
+from kiln.template.loader import TemplateFile
+
+# `{{ .Field }}` actions stay raw in variable values (Packer's renderFilter).
+_FIELD_ACTION = re.compile(r"{{-?\s*\.[^}]*?-?}}")
+
+
+@dataclass(frozen=True)
+class VariableInputs:
+    """What the command line says about variables."""
+
+    var_files: Sequence[Path] = ()
+    cli_vars: Mapping[str, str] | None = None
+
+
+def parse_var_file(path: Path) -> dict[str, str]:
+    """A `-var-file`: a JSON object of name → string (numbers and booleans are accepted)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KilnError(f"-var-file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise KilnError(f"-var-file {path}: cannot read it: {err}") from None
+    except json.JSONDecodeError as err:
+        raise KilnError(
+            f"-var-file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise KilnError(f"-var-file {path}: must contain a JSON object of variable → value")
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            out[key] = str(value)
+        else:
+            raise KilnError(f"-var-file {path}: variable '{key}' must be a string, not {value!r}")
+    return out
+
+
+def resolve_variables(
+    tpl: TemplateFile,
+    inputs: VariableInputs,
+    *,
+    env: Mapping[str, str],
+    init_time: datetime,
+    warn: Callable[[str], None],
+) -> dict[str, str]:
+    """The final value of every user variable; raises `MultiError` listing every problem."""
+    raw: dict[str, str | None] = dict(tpl.variables)
+    for path in inputs.var_files:
+        raw.update(parse_var_file(path))
+    for key, value in (inputs.cli_vars or {}).items():
+        if key not in tpl.variables:
+            warn(
+                f"variable '{key}' is set with -var but not declared in the template's "
+                f'"variables"{did_you_mean(key, tpl.variables)}'
+            )
+        raw[key] = value
+
+    errors = [f"required variable not set: {name}" for name, v in raw.items() if v is None]
+    values: dict[str, str] = {}
+    resolving: list[str] = []
+
+    def lookup(name: str) -> str:
+        if name in values:
+            return values[name]
+        if name not in raw or raw[name] is None:
+            raise TemplateError(
+                f"variable not set: {name}: Please make sure that the variable you're "
+                "referencing has been defined; Packer treats all variables used to "
+                f"interpolate other user variables as required{did_you_mean(name, raw)}"
+            )
+        if name in resolving:
+            cycle = " → ".join([*resolving[resolving.index(name) :], name])
+            raise TemplateError(f"variables refer to each other in a cycle: {cycle}")
+        resolving.append(name)
+        try:
+            values[name] = _render_value(str(raw[name]), name)
+        finally:
+            resolving.pop()
+        return values[name]
+
+    funcs = dict(
+        packer_functions(
+            FuncContext(
+                template_dir=str(tpl.template_dir),
+                user_variables=_LazyVariables(lookup, raw),
+                env_allowed=True,
+                init_time=init_time,
+            )
+        )
+    )
+
+    def _render_value(value: str, name: str) -> str:
+        where = f"variables.{name}"
+        parts: list[str] = []
+        last = 0
+        for m in _FIELD_ACTION.finditer(value):
+            parts.append(render(value[last : m.start()], {}, funcs, where=where))
+            parts.append(m.group(0))
+            last = m.end()
+        parts.append(render(value[last:], {}, funcs, where=where))
+        return "".join(parts)
+
+    for name, raw_value in raw.items():
+        if raw_value is None:
+            continue
+        try:
+            lookup(name)
+        except TemplateError as err:
+            errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
+    if errors:
+        raise MultiError(errors)
+    return values
+
+
+class _LazyVariables(Mapping[str, str]):
+    """A mapping that resolves variables the first time `user` asks for them."""
+
+    def __init__(self, lookup: Callable[[str], str], names: Mapping[str, object]) -> None:
+        self._lookup = lookup
+        self._names = names
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self._names:
+            raise KeyError(key)
+        return self._lookup(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names

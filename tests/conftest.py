@@ -1,0 +1,1 @@
+from guest_fixtures import *  # noqa: F403
