@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import hashlib
 import http.server
-import os
 import shutil
 import socket
 import subprocess
@@ -54,6 +53,7 @@ __all__ = [
     "free_tcp_port",
     "keep_on_failure",
     "serve_directory",
+    "ssh_output",
     "start_qemu",
     "text_to_qcodes",
     "tiny_iso",
@@ -200,11 +200,21 @@ async def wait_for_ssh(
                 connect_timeout=10,
                 login_timeout=20,
             )
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncssh.Error) as exc:
             last = exc
             await asyncio.sleep(1)
     tail = f"\n{alive.serial_tail()}" if alive is not None else ""
     raise AssertionError(f"no SSH on {host}:{port} after {timeout:.0f} s: {last!r}{tail}")
+
+
+async def ssh_output(conn: asyncssh.SSHClientConnection, command: str) -> str:
+    """Run `command` in the guest; return its stdout (AssertionError with stderr if it fails)."""
+    result = await conn.run(command, check=False)
+    if result.exit_status != 0:
+        raise AssertionError(
+            f"guest command {command!r} exited {result.exit_status}: {result.stderr!r}"
+        )
+    return str(result.stdout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +332,7 @@ class QemuVM:
         """Wait for QEMU to exit by itself; return its exit code."""
         try:
             return await asyncio.wait_for(self.proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(
                 f"QEMU still running {timeout:.0f} s later\n{self.serial_tail()}"
             ) from None
@@ -333,7 +343,9 @@ class QemuVM:
 
 
 @contextlib.asynccontextmanager
-async def start_qemu(workdir: Path, args: Sequence[str], memory: str = "512M") -> AsyncIterator[QemuVM]:
+async def start_qemu(
+    workdir: Path, args: Sequence[str], memory: str = "512M"
+) -> AsyncIterator[QemuVM]:
     """Start ``qemu-system-x86_64 -machine pc,accel=tcg`` with `args`; yield once QMP is up.
 
     The serial port goes to ``workdir/serial.log`` and stderr to ``workdir/qemu.stderr``.
@@ -362,6 +374,9 @@ async def start_qemu(workdir: Path, args: Sequence[str], memory: str = "512M") -
         for _ in range(100):
             if proc.returncode is not None:
                 break
+            if not sock.exists():
+                await asyncio.sleep(0.1)
+                continue
             try:
                 await qmp.connect(str(sock))
                 break

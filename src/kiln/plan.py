@@ -187,6 +187,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 force=options.force,
                 cwd=options.cwd,
                 explicit=frozenset(decoded.explicit),
+                template_dir=tpl.template_dir,
             ),
         )
         errors.extend(prepared.errors)
@@ -213,7 +214,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             steps = []
             for ppdef in chain:
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
-                    step = _post_processor_plan(ppdef, step_funcs, errors)
+                    step = _post_processor_plan(ppdef, step_funcs, options.cwd, errors)
                     if step is not None:
                         steps.append(step)
             if steps:
@@ -367,7 +368,7 @@ def _provisioner_plan(
 
 
 def _post_processor_plan(
-    ppdef: PostProcessorDef, funcs: Mapping[str, Any], errors: list[str]
+    ppdef: PostProcessorDef, funcs: Mapping[str, Any], cwd: Path, errors: list[str]
 ) -> StepPlan | None:
     cls = POST_PROCESSOR_TYPES.get(ppdef.type)
     if cls is None:
@@ -390,7 +391,7 @@ def _post_processor_plan(
                     + did_you_mean(t, CHECKSUM_TYPES)
                 )
     if ppdef.type == "shell-local" and not decoded.errors:
-        local_errors += check_provisioner("shell-local", config, cwd=Path.cwd())
+        local_errors += check_provisioner("shell-local", config, cwd=cwd)
     local_errors += _choice_errors(config)
     keep: bool | None = None
     if ppdef.keep_input_artifact is not None:

@@ -24,6 +24,7 @@ from guest_fixtures import (
     free_tcp_port,
     keep_on_failure,
     serve_directory,
+    ssh_output,
     start_qemu,
     type_text,
     wait_for_ssh,
@@ -61,7 +62,9 @@ class Machine:
 
 
 def make_disk(path: Path, size: str = "256M") -> Path:
-    subprocess.run(["qemu-img", "create", "-f", "qcow2", str(path), size], check=True, capture_output=True)
+    subprocess.run(
+        ["qemu-img", "create", "-f", "qcow2", str(path), size], check=True, capture_output=True
+    )
     return path
 
 
@@ -100,7 +103,9 @@ async def boot_installer(vm: QemuVM, boot_command: str) -> float:
     [Machine("virtio", "virtio-net"), Machine("ide", "e1000")],
     ids=["virtio-disk-virtio-net", "ide-disk-e1000"],
 )
-async def test_http_install_reaches_ssh(tiny_iso: TinyIso, tmp_path: Path, machine: Machine) -> None:
+async def test_http_install_reaches_ssh(
+    tiny_iso: TinyIso, tmp_path: Path, machine: Machine
+) -> None:
     marker = f"marker-{secrets.token_hex(4)}"
     http_dir = tmp_path / "http"
     http_dir.mkdir()
@@ -127,10 +132,10 @@ async def test_http_install_reaches_ssh(tiny_iso: TinyIso, tmp_path: Path, machi
             async with await wait_for_ssh(port, password=PASSWORD, alive=vm, timeout=180) as conn:
                 boot_to_ssh = time.monotonic() - start
                 print(f"\n{name}: QEMU start to SSH on the installed system: {boot_to_ssh:.1f} s")
-                got = await conn.run("cat /etc/kiln-marker; hostname; id -u", check=True)
-                assert got.stdout == f"{marker}\ntiny-{machine.disk_interface}\n0\n"
+                got = await ssh_output(conn, "cat /etc/kiln-marker; hostname; id -u")
+                assert got == f"{marker}\ntiny-{machine.disk_interface}\n0\n"
                 expected_disk = "/dev/vda1" if machine.disk_interface == "virtio" else "/dev/sda1"
-                mounts = (await conn.run("cat /proc/mounts", check=True)).stdout
+                mounts = await ssh_output(conn, "cat /proc/mounts")
                 assert f"{expected_disk} / ext4 rw" in mounts
                 # SCP both ways (OpenSSH's scp -t / -f in the guest) and SFTP.
                 src = tmp_path / "payload.txt"
@@ -183,9 +188,9 @@ async def test_floppy_answers_key_auth_acpi_and_reboot_from_disk(
             await boot_installer(vm, "install ks=floppy")
             await vm.wait_serial("kiln-installer: fetched answers from floppy", timeout=120)
             async with await wait_for_ssh(port, client_keys=[key], alive=vm, timeout=180) as conn:
-                got = await conn.run("cat /etc/kiln-marker; hostname", check=True)
-                assert got.stdout == f"{marker}\nfloppy\n"
-                await conn.run("echo written-before-acpi > /root/acpi.txt", check=True)
+                got = await ssh_output(conn, "cat /etc/kiln-marker; hostname")
+                assert got == f"{marker}\nfloppy\n"
+                await ssh_output(conn, "echo written-before-acpi > /root/acpi.txt")
             with pytest.raises(asyncssh.PermissionDenied):
                 await asyncssh.connect(
                     "127.0.0.1", port, username="root", password="", known_hosts=None,
@@ -197,10 +202,12 @@ async def test_floppy_answers_key_auth_acpi_and_reboot_from_disk(
         assert debugfs_cat(disk, "/root/acpi.txt") == "written-before-acpi\n"
 
         moved = Machine("ide", "e1000")
-        async with start_qemu(again, [*moved.disk_args(disk), "-boot", "c", *moved.net_args(port)]) as vm:
+        async with start_qemu(
+            again, [*moved.disk_args(disk), "-boot", "c", *moved.net_args(port)]
+        ) as vm:
             async with await wait_for_ssh(port, client_keys=[key], alive=vm, timeout=120) as conn:
-                got = await conn.run("cat /etc/kiln-marker /root/acpi.txt", check=True)
-                assert got.stdout == f"{marker}\nwritten-before-acpi\n"
+                got = await ssh_output(conn, "cat /etc/kiln-marker /root/acpi.txt")
+                assert got == f"{marker}\nwritten-before-acpi\n"
                 with contextlib.suppress(asyncssh.Error):
                     await conn.run("shutdown -h now", check=False)
             assert await vm.wait_exit(timeout=90) == 0
@@ -215,7 +222,18 @@ async def test_cdrom_answers_and_poweroff_after_install(tiny_iso: TinyIso, tmp_p
     (cd_dir / "ks.cfg").write_text(f"rootpw={PASSWORD}\nmarker={marker}\nafter=poweroff\n")
     cd = tmp_path / "cidata.iso"
     subprocess.run(
-        ["xorriso", "-as", "genisoimage", "-rock", "-joliet", "-volid", "cidata", "-output", str(cd), str(cd_dir)],
+        [
+            "xorriso",
+            "-as",
+            "genisoimage",
+            "-rock",
+            "-joliet",
+            "-volid",
+            "cidata",
+            "-output",
+            str(cd),
+            str(cd_dir),
+        ],
         check=True,
         capture_output=True,
     )
@@ -239,7 +257,9 @@ async def test_cdrom_answers_and_poweroff_after_install(tiny_iso: TinyIso, tmp_p
     assert debugfs_cat(disk, "/etc/kiln-marker") == f"{marker}\n"
 
 
-async def test_install_without_ks_explains_and_opens_a_shell(tiny_iso: TinyIso, tmp_path: Path) -> None:
+async def test_install_without_ks_explains_and_opens_a_shell(
+    tiny_iso: TinyIso, tmp_path: Path
+) -> None:
     with keep_on_failure("guest-no-ks", tmp_path / "serial.log"):
         async with start_qemu(
             tmp_path, ["-drive", f"file={tiny_iso.path},media=cdrom", "-boot", "once=d"]
@@ -257,7 +277,10 @@ async def test_missing_rootpw_is_reported(tiny_iso: TinyIso, tmp_path: Path) -> 
     http_dir = tmp_path / "http"
     http_dir.mkdir()
     (http_dir / "ks.cfg").write_text("hostname=nopw\nbogus=1\n")
-    with serve_directory(http_dir) as served, keep_on_failure("guest-no-rootpw", tmp_path / "serial.log"):
+    with (
+        serve_directory(http_dir) as served,
+        keep_on_failure("guest-no-rootpw", tmp_path / "serial.log"),
+    ):
         async with start_qemu(
             tmp_path,
             [
@@ -281,5 +304,10 @@ def test_iso_and_checksum_file(tiny_iso: TinyIso) -> None:
         capture_output=True,
         text=True,
     ).stdout
-    for f in ("/isolinux/isolinux.bin", "/isolinux/ldlinux.c32", "/kiln/vmlinuz", "/kiln/initrd.gz"):
+    for f in (
+        "/isolinux/isolinux.bin",
+        "/isolinux/ldlinux.c32",
+        "/kiln/vmlinuz",
+        "/kiln/initrd.gz",
+    ):
         assert f"'{f}'" in listing

@@ -68,7 +68,11 @@ class CommConfig:
         "", section="ssh", help="Private key file for public-key login (`~` is expanded)."
     )
     ssh_certificate_file: str = option(
-        "", section="ssh", since="1.6.6", help="Certificate for `ssh_private_key_file`."
+        "",
+        section="ssh",
+        since="1.6.6",
+        unsupported=True,
+        help="Certificate for `ssh_private_key_file` (certificate login is not implemented).",
     )
     ssh_port: int = option(22, section="ssh", help="The guest's SSH port.")
     ssh_host: str = option(
@@ -115,32 +119,70 @@ class CommConfig:
     )
     ssh_pty: bool = option(False, section="ssh", since="1.6.6", help="Request a PTY.")
     ssh_agent_auth: bool = option(
-        False, section="ssh", since="1.6.6", help="Authenticate with the local SSH agent."
+        False,
+        section="ssh",
+        since="1.6.6",
+        unsupported=True,
+        help="Authenticate with the local SSH agent (not implemented).",
     )
     ssh_disable_agent_forwarding: bool = option(
-        False, section="ssh", since="1.6.6", help="Do not forward the SSH agent."
+        False,
+        section="ssh",
+        since="1.6.6",
+        help="Do not forward the SSH agent. kiln never forwards it, so this is always true.",
     )
     ssh_ciphers: list[str] = option(
-        section="ssh", factory=list, since="1.6.6", help="Allowed ciphers (default: the library's)."
+        section="ssh",
+        factory=list,
+        since="1.6.6",
+        inert=True,
+        help="Allowed ciphers. kiln uses asyncssh's defaults.",
     )
     ssh_key_exchange_algorithms: list[str] = option(
-        section="ssh", factory=list, since="1.6.6", help="Allowed key-exchange algorithms."
+        section="ssh",
+        factory=list,
+        since="1.6.6",
+        inert=True,
+        help="Allowed key-exchange algorithms. kiln uses asyncssh's defaults.",
     )
     ssh_clear_authorized_keys: bool = option(
         False,
         section="ssh",
         since="1.6.6",
-        help="Remove the temporary key from the guest's authorized_keys at the end.",
+        inert=True,
+        help="Remove the temporary key from the guest's authorized_keys at the end. kiln "
+        "never adds its temporary key there itself; a template that installs "
+        "`{{ .SSHPublicKey }}` removes it in its own last provisioner.",
+    )
+    ssh_keypair_name: str = option(
+        "",
+        section="ssh",
+        since="1.6.6",
+        inert=True,
+        help="A cloud provider's key pair name (undocumented in Packer; unused by qemu).",
+    )
+    temporary_key_pair_name: str = option(
+        "",
+        section="ssh",
+        since="1.6.6",
+        inert=True,
+        help="Name of the temporary key pair (undocumented in Packer). kiln names its key "
+        "`kiln_<build name>`.",
     )
     temporary_key_pair_type: str = option(
         "rsa",
         section="ssh",
         since="1.6.6",
         choices=KEY_PAIR_TYPES,
-        help="Type of the temporary key pair kiln would generate.",
+        inert=True,
+        help="Type of the temporary key pair. kiln always generates an ed25519 key.",
     )
     temporary_key_pair_bits: int = option(
-        0, section="ssh", since="1.6.6", help="Size of the temporary RSA/ECDSA key."
+        0,
+        section="ssh",
+        since="1.6.6",
+        inert=True,
+        help="Size of the temporary RSA/ECDSA key. kiln's ed25519 key has a fixed size.",
     )
     ssh_bastion_host: str = option(
         "", section="ssh", since="1.6.6", unsupported=True, help="Bastion host."
@@ -156,6 +198,16 @@ class CommConfig:
     )
     ssh_bastion_private_key_file: str = option(
         "", section="ssh", since="1.6.6", unsupported=True, help="Bastion private key file."
+    )
+    ssh_bastion_certificate_file: str = option(
+        "", section="ssh", since="1.6.6", unsupported=True, help="Bastion user certificate."
+    )
+    ssh_bastion_interactive: bool = option(
+        False,
+        section="ssh",
+        since="1.6.6",
+        unsupported=True,
+        help="Keyboard-interactive login to the bastion.",
     )
     ssh_bastion_agent_auth: bool = option(
         False,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kiln.options.spec import option_specs
+from kiln.options.spec import Duration, QemuImgArgs, option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.options.weak import DecodeProblem, convert
 
@@ -44,13 +44,20 @@ def decode_sections(
     A key belongs to the first class that declares it (or one of its deprecated aliases).
     Keys starting with `_` are comments. `reserved` keys (e.g. `type`, `name`) are handled by
     the caller and skipped here. Unknown keys are errors with a suggestion.
+
+    An explicit zero value (`""`, `0`, `"0s"`, `[]`) of an option whose default is not zero
+    becomes the default: Packer's Go structs cannot tell it from an unset key, and every
+    `Prepare` fills such fields with the default (`"vnc_port_min": 0` means 5900). Booleans
+    are exempt (an explicit `false` is meaningful).
     """
     owners: dict[str, tuple[type, str, str | None]] = {}
     types: dict[tuple[type, str], Any] = {}
+    defaults: dict[tuple[type, str], object] = {}
     for cls in classes:
         for row in option_specs(cls):
             owners.setdefault(row.name, (cls, row.name, None))
             types[(cls, row.name)] = row.type
+            defaults[(cls, row.name)] = row.default
             for alias, warning in row.spec.aliases:
                 owners.setdefault(alias, (cls, row.name, warning))
 
@@ -67,9 +74,7 @@ def decode_sections(
             )
             continue
         cls, name, alias_warning = owners[key]
-        if alias_warning is not None:
-            result.warnings.append(alias_warning)
-        elif name in alias_set:
+        if alias_warning is None and name in alias_set:
             continue  # the deprecated alias was set too, and it wins (as in Packer)
         try:
             decoded = convert(key, types[(cls, name)], value)
@@ -77,13 +82,28 @@ def decode_sections(
             result.errors.append(str(problem))
             continue
         if alias_warning is not None:
+            if _is_zero(decoded):
+                continue  # Packer copies a deprecated alias over only when it is non-zero
+            result.warnings.append(alias_warning)
             alias_set.add(name)
+        default = defaults[(cls, name)]
+        if _is_zero(decoded) and not isinstance(default, bool) and not _is_zero(default):
+            decoded = default  # Go cannot tell an explicit zero from unset: Prepare defaults it
         values[cls][name] = decoded
         result.explicit.add(name)
         EXERCISED.add((cls.__name__, name))
     for cls in classes:
         result.sections[cls] = cls(**values[cls])
     return result
+
+
+def _is_zero(value: object) -> bool:
+    """Go's zero value of the option's type: "", 0, 0s, empty list/map/qemu_img_args."""
+    if isinstance(value, Duration):
+        return value.seconds == 0
+    if isinstance(value, QemuImgArgs):
+        return value == QemuImgArgs()
+    return value in ("", 0, [], {}) and not isinstance(value, bool)
 
 
 def replace(obj: T, **changes: Any) -> T:

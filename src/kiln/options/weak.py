@@ -14,6 +14,7 @@ from typing import Any, get_args, get_origin
 from kiln.boot.duration import parse_go_duration
 from kiln.errors import KilnError
 from kiln.options.spec import Duration, QemuImgArgs
+from kiln.template.gostrconv import format_float, quote
 
 
 class DecodeProblem(Exception):
@@ -44,20 +45,10 @@ def to_str(key: str, value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _format_float(value)
+        return format_float(value, "f")  # Go: strconv.FormatFloat(f, 'f', -1, 64)
     if value is None:
         return ""
     raise DecodeProblem(f"'{key}' expected a string, got {_kind(value)}")
-
-
-def _format_float(value: float) -> str:
-    """Go's strconv.FormatFloat(f, 'f', -1, 64): shortest exact decimal, no exponent."""
-    if math.isfinite(value) and value == int(value):
-        return str(int(value))
-    text = repr(value)
-    if "e" in text or "E" in text:
-        text = f"{value:f}".rstrip("0").rstrip(".")
-    return text
 
 
 _GO_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)\Z")
@@ -82,26 +73,41 @@ def _parse_go_int(text: str) -> int:
     return sign * number
 
 
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _in_range(key: str, number: int, shown: str) -> int:
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise DecodeProblem(f"'{key}' expected a 64-bit integer, got {shown}: value out of range")
+    return number
+
+
 def to_int(key: str, value: object) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return _in_range(key, value, str(value))
     if isinstance(value, float):
         if not math.isfinite(value):
             raise DecodeProblem(f"'{key}' expected an integer, got {value}")
-        return int(value)
+        return _in_range(key, int(value), format_float(value, "g"))  # Go truncates
     if value is None:
         return 0
     if isinstance(value, str):
         text = value or "0"
         try:
-            return _parse_go_int(text)
+            number = _parse_go_int(text)
         except ValueError:
             raise DecodeProblem(
                 f"cannot parse '{key}' as int: strconv.ParseInt: parsing {_go_quote(value)}: "
                 "invalid syntax (expected a whole number such as 1024)"
             ) from None
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise DecodeProblem(
+                f"cannot parse '{key}' as int: strconv.ParseInt: parsing {_go_quote(value)}: "
+                "value out of range (integers are 64-bit)"
+            )
+        return number
     raise DecodeProblem(f"'{key}' expected an integer, got {_kind(value)}")
 
 
@@ -232,6 +238,5 @@ def convert(key: str, typ: Any, value: object) -> object:
 
 
 def _go_quote(text: str) -> str:
-    """Go's %q for the common cases (what strconv errors print)."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """Go's %q, as strconv's errors print the value."""
+    return quote(text)

@@ -8,8 +8,11 @@ their order), so the same template always gives the same argv.
 
 Where Packer's argv is a known bug, kiln emits what the documentation promises (listed in
 docs/compatibility.md): the VNC display is `port - 5900` for any `vnc_port_min`; a CD-ROM on
-the same `if=` as the disks gets an index after theirs (packer-plugin-qemu#136); `sata`
-disks go through an AHCI controller (QEMU has no `if=sata`).
+the same `if=` as the disks gets an index after theirs (packer-plugin-qemu#136); `sata`,
+`scsi` and `sd` disks and CD-ROMs go through explicit controllers (QEMU 7.2 has no
+`if=sata` and rejects `if=scsi`/`if=sd` on x86 machines); the virtio-scsi CD-ROM sits on
+`scsi0` instead of Packer's `virtio-scsi-device` (which needs a virtio bus x86 lacks);
+`-smp` gets `maxcpus=` when `cpus` is below the topology's product.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from kiln.builders.comm_config import CommConfig
 from kiln.builders.qemu.config import QemuConfig
+from kiln.errors import KilnError
 
 # The order kiln emits default switches in (reference §3.2's table order).
 SWITCH_ORDER = (
@@ -158,7 +162,12 @@ def default_switches(
 
 
 def smp_value(cpus: int, sockets: int, cores: int, threads: int) -> str:
-    """The modern plugin's `-smp` (reference §1.10)."""
+    """The modern plugin's `-smp` (reference §1.10), made acceptable to QEMU >= 6.2.
+
+    Packer's value for fewer CPUs than the topology holds (`2,sockets=2,cores=2`) is
+    rejected by QEMU 7.2 ("product of the hierarchy must match maxcpus"); kiln adds
+    `maxcpus=<product>`, so the guest starts with `cpus` CPUs of that topology.
+    """
     topology = [n for n in (sockets, cores, threads) if n > 0]
     top_max = 0
     if topology:
@@ -173,49 +182,111 @@ def smp_value(cpus: int, sockets: int, cores: int, threads: int) -> str:
     for name, n in (("sockets", sockets), ("cores", cores), ("threads", threads)):
         if n > 0:
             value += f",{name}={n}"
+    if cpus < top_max:
+        value += f",maxcpus={top_max}"
     return value
 
 
+# Ports and targets of the controllers kiln adds (QEMU rejects a drive beyond them).
+AHCI_PORTS = 6
+LSI_TARGETS = 7
+
+
+@dataclass
+class _Controllers:
+    """Disk/CD controllers added on demand, and what sits on each so far.
+
+    QEMU 7.2 on x86 machines has no `if=sata`, `if=scsi` or `if=sd` (it says "machine
+    type does not support if=scsi,bus=0,unit=0"), so for those kiln attaches `if=none`
+    drives to explicit controllers: AHCI (`ahci0`), the LSI 53C895A that `if=scsi`
+    used to create (`lsi0`) and one SDHCI controller per SD card. virtio-scsi keeps
+    Packer's `virtio-scsi-pci,id=scsi0`.
+    """
+
+    devices: list[str]
+    virtio_scsi: int = 0
+    lsi: int = 0
+    ahci: int = 0
+
+    def virtio_scsi_bus(self) -> str:
+        if self.virtio_scsi == 0:
+            self.devices.append("virtio-scsi-pci,id=scsi0")
+        self.virtio_scsi += 1
+        return "scsi0.0"
+
+    def lsi_bus(self, what: str) -> str:
+        if self.lsi == LSI_TARGETS:
+            raise KilnError(
+                f"{what}: the SCSI controller (LSI 53C895A) holds at most {LSI_TARGETS} disks "
+                "and CD-ROMs: use virtio-scsi (disk_interface / cdrom_interface) for more"
+            )
+        if self.lsi == 0:
+            self.devices.append("lsi53c895a,id=lsi0")
+        self.lsi += 1
+        return "lsi0.0"
+
+    def ahci_port(self, what: str) -> str:
+        if self.ahci == AHCI_PORTS:
+            raise KilnError(
+                f"{what}: the SATA controller (AHCI) has {AHCI_PORTS} ports, all taken by "
+                "disks and CD-ROMs: use fewer disk_additional_size entries, or virtio-scsi"
+            )
+        if self.ahci == 0:
+            self.devices.append("ahci,id=ahci0")
+        self.ahci += 1
+        return f"ahci0.{self.ahci - 1}"
+
+
 def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str], list[str]]:
+    """Packer's `-device` and `-drive` lists (reference §3.3), with kiln's fixes."""
     devices: list[str] = []
     drives: list[str] = []
-    scsi_index = 0
+    ctl = _Controllers(devices)
     tail = f"cache={c.disk_cache},discard={c.disk_discard},format={c.format}"
     zeroes = f",detect-zeroes={c.disk_detect_zeroes}" if c.disk_detect_zeroes != "off" else ""
     for i, path in enumerate(facts.disk_paths):
-        if c.disk_interface == "virtio-scsi":
-            if scsi_index == 0:
-                devices.append("virtio-scsi-pci,id=scsi0")
-            devices.append(f"scsi-hd,bus=scsi0.0,drive=drive{i}")
+        what = f"disk {i + 1} ({path})"
+        iface = c.disk_interface
+        if iface in ("virtio-scsi", "scsi", "sata", "sd"):
             drives.append(f"if=none,file={path},id=drive{i},{tail}{zeroes}")
-            scsi_index += 1
-        elif c.disk_interface == "sata":
-            if i == 0:
-                devices.append("ahci,id=ahci0")
-            devices.append(f"ide-hd,bus=ahci0.{i},drive=drive{i}")
-            drives.append(f"if=none,file={path},id=drive{i},{tail}{zeroes}")
+            if iface == "virtio-scsi":
+                devices.append(f"scsi-hd,bus={ctl.virtio_scsi_bus()},drive=drive{i}")
+            elif iface == "scsi":
+                devices.append(f"scsi-hd,bus={ctl.lsi_bus(what)},drive=drive{i}")
+            elif iface == "sata":
+                devices.append(f"ide-hd,bus={ctl.ahci_port(what)},drive=drive{i}")
+            else:  # one SD card per SDHCI controller; QEMU plugs it into the free one
+                devices += [f"sdhci-pci,id=sdhci{i}", f"sd-card,drive=drive{i}"]
         else:
-            drives.append(f"file={path},if={c.disk_interface},{tail}{zeroes}")
+            drives.append(f"file={path},if={iface},{tail}{zeroes}")
     devices.append(f"{c.net_device},netdev=user.0")
 
     cds = [p for p in (None if c.disk_image else facts.iso_path, facts.cd_path) if p]
-    # A CD on the same bus as the disks must not take index 0..n-1 (plugin issue #136).
-    shared_bus = c.cdrom_interface == c.disk_interface and c.disk_interface != "virtio-scsi"
-    first_index = len(facts.disk_paths) if shared_bus else 0
+    # A CD on the same `if=` as the disks must not take their index 0..n-1 (plugin #136).
+    first_index = len(facts.disk_paths) if c.cdrom_interface == c.disk_interface else 0
     for i, path in enumerate(cds):
-        if not c.cdrom_interface:
+        iface = c.cdrom_interface
+        what = f"CD-ROM {i + 1} ({path})"
+        if not iface:
             drives.append(f"file={path},media=cdrom")
-        elif c.cdrom_interface == "virtio-scsi":
-            if scsi_index == 0:
-                devices.append("virtio-scsi-pci,id=scsi0")
-            drives.append(f"file={path},if=none,index={scsi_index},id=cdrom{i},media=cdrom")
-            devices.append(f"scsi-cd,bus=scsi0.0,drive=cdrom{i}")
-            scsi_index += 1
-        else:
-            drives.append(
-                f"file={path},if={c.cdrom_interface},index={first_index + i},id=cdrom{i},"
-                "media=cdrom"
+        elif iface == "virtio-scsi":
+            index = ctl.virtio_scsi
+            bus = ctl.virtio_scsi_bus()
+            drives.append(f"file={path},if=none,index={index},id=cdrom{i},media=cdrom")
+            devices.append(f"scsi-cd,bus={bus},drive=cdrom{i}")
+        elif iface in ("scsi", "sata"):
+            drives.append(f"file={path},if=none,id=cdrom{i},media=cdrom")
+            if iface == "scsi":
+                devices.append(f"scsi-cd,bus={ctl.lsi_bus(what)},drive=cdrom{i}")
+            else:
+                devices.append(f"ide-cd,bus={ctl.ahci_port(what)},drive=cdrom{i}")
+        elif iface == "sd":
+            raise KilnError(
+                "cdrom_interface 'sd' cannot hold a CD-ROM (an SD card is not a CD drive): "
+                "use ide, sata, scsi, virtio or virtio-scsi, or leave cdrom_interface unset"
             )
+        else:
+            drives.append(f"file={path},if={iface},index={first_index + i},id=cdrom{i},media=cdrom")
     if c.firmware and c.use_pflash:
         drives.append(f"file={c.firmware},if=pflash,format=raw,readonly=on")
     if c.efi_boot and facts.efivars_path:

@@ -8,24 +8,36 @@ kiln deliberately differs, `docs/compatibility.md` lists it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
 import string
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from kiln.boot import validate_boot_command
 from kiln.builders.comm_config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.builders.qemu.config import NET_DEVICES, QemuConfig
-from kiln.errors import TemplateError
+from kiln.errors import KilnError, TemplateError
 from kiln.media.cdrom import file_errors_cd
-from kiln.media.checksum import checksum_syntax_errors, normalize_legacy
+from kiln.media.checksum import (
+    ChecksumError,
+    checksum_syntax_errors,
+    normalize_legacy,
+    resolve_checksum,
+)
 from kiln.media.floppy import file_errors_floppy
+from kiln.media.sources import MediaError, content_path
+from kiln.media.urls import parse_source
 from kiln.options import Duration, option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.template import parse
 
+T = TypeVar("T")
 _DISK_SIZE = re.compile(r"^\d+[bkmgt]?$")
 CDROM_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")
 BOOT_FIELDS = ("HTTPIP", "HTTPPort", "Name", "SSHPublicKey")
@@ -44,6 +56,8 @@ class PrepareContext:
     cwd: Path = field(default_factory=Path.cwd)
     # What the template set explicitly (after alias resolution).
     explicit: frozenset[str] = frozenset()
+    # Where a relative checksum file is also looked for (kiln; Packer: cwd only).
+    template_dir: Path | None = None
 
 
 @dataclass
@@ -84,6 +98,7 @@ class _Checks:
         self.machine()
         self.output_directory()
         self.vnc()
+        self.boot_steps_conflict()
         self.choices_and_unsupported()
 
     def _path(self, p: str) -> Path:
@@ -135,13 +150,17 @@ class _Checks:
             self.err(message)
         for message in file_errors_cd(c.cd_files, base=self.ctx.cwd):
             self.err(message)
+        for option, content in (("floppy_content", c.floppy_content), ("cd_content", c.cd_content)):
+            for key in content:
+                try:
+                    content_path(key, option)
+                except MediaError as err:
+                    self.err(str(err))
 
     def boot(self) -> None:
         c = self.c
         if c.disable_vnc and (c.boot_command or c.boot_steps):
             self.err("A boot command cannot be used when vnc is disabled.")
-        if c.boot_command and c.boot_steps:
-            self.err("boot_command and boot_steps cannot be used together")
         commands = [("boot_command", "".join(c.boot_command))]
         for i, step in enumerate(c.boot_steps):
             if not step or len(step) > 2:
@@ -160,6 +179,10 @@ class _Checks:
                 self.err(f"qemuargs[{i}] is empty: each row is a switch and its values")
             for j, arg in enumerate(row):
                 self._check_late_template(f"qemuargs[{i}][{j}]", arg, QEMUARGS_FIELDS)
+
+    def boot_steps_conflict(self) -> None:
+        if self.c.boot_command and self.c.boot_steps:
+            self.err("boot_command and boot_steps cannot be used together")
 
     def _check_late_template(self, where: str, text: str, allowed: tuple[str, ...]) -> None:
         if "{{" not in text:
@@ -200,6 +223,33 @@ class _Checks:
                     "A checksum of 'none' was specified. Since ISO files are so big,\n"
                     "a checksum is highly recommended."
                 )
+            first_url = c.iso_url or (c.iso_urls[0] if c.iso_urls else "")
+            if first_url and c.iso_checksum.startswith("file:"):
+                self._resolve_local_checksum_file(first_url)
+
+    def _resolve_local_checksum_file(self, first_url: str) -> None:
+        """Packer reads the checksum file at validate time; kiln does so for local files
+        (a remote one is fetched when the build starts, so validate needs no network)."""
+        c = self.c
+        location = c.iso_checksum.removeprefix("file:")
+        if location.startswith("//"):
+            location = "file:" + location
+        try:
+            if parse_source(location).kind != "local":
+                return
+            resolved = _run_sync(
+                resolve_checksum(
+                    c.iso_checksum, first_url, template_dir=self.ctx.template_dir or self.ctx.cwd
+                )
+            )
+        except ChecksumError as err:
+            for problem in err.problems:
+                self.err(problem)
+            return
+        except (KilnError, ValueError) as err:
+            self.err(f"iso_checksum {c.iso_checksum!r}: {err}")
+            return
+        c.iso_checksum = resolved.normalized()
 
     def http(self) -> None:
         c = self.c
@@ -217,6 +267,11 @@ class _Checks:
         explicit = self.ctx.explicit
         if "http_interface" in explicit and "http_bind_address" in explicit:
             self.err("either http_interface or http_bind_address can be specified")
+        if c.http_network_protocol in ("unix", "unixpacket"):
+            self.err(
+                f"http_network_protocol '{c.http_network_protocol}' is not supported by kiln: "
+                "the guest reaches the HTTP server over TCP (use tcp, tcp4 or tcp6)"
+            )
 
     def _port_range(self, prefix: str, lo: int, hi: int) -> None:
         if lo > hi:
@@ -235,43 +290,61 @@ class _Checks:
                 f"Communicator type {comm.communicator} is invalid: use 'ssh' or 'none'"
                 f"{did_you_mean(comm.communicator, SUPPORTED_COMMUNICATORS)}"
             )
-            return
-        if comm.communicator not in SUPPORTED_COMMUNICATORS:
+        elif comm.communicator not in SUPPORTED_COMMUNICATORS:
             self.err(
                 f"communicator '{comm.communicator}' is not supported by kiln: use 'ssh' "
                 "(or 'none' to let the guest power itself off)"
             )
-            return
-        if comm.host_port_min <= 0:
+        elif comm.communicator == "ssh":
+            self.ssh()
+        # Packer checks the host port range after the communicator, whatever its type.
+        if comm.skip_nat_mapping and not comm.ssh_host:
+            comm.ssh_host = "127.0.0.1"
+        if comm.host_port_min > comm.host_port_max:
+            self.err(
+                "host_port_min must be less than host_port_max (got "
+                f"{comm.host_port_min} and {comm.host_port_max}; set them equal to force one "
+                "port)"
+            )
+        if comm.host_port_min < 0:
             self.err("host_port_min must be positive")
-        self._port_range("host_port", comm.host_port_min, comm.host_port_max)
-        if comm.communicator == "none":
-            return
+        for name in ("host_port_min", "host_port_max"):
+            value = getattr(comm, name)
+            if value > 65535:
+                self.err(f"{name} must be a TCP port between 1 and 65535, got {value}")
+
+    def ssh(self) -> None:
+        comm = self.comm
         if not comm.ssh_username:
             self.err(
                 "An ssh_username must be specified\n"
                 '  Note: some builders used to default ssh_username to "root".'
             )
-        if not comm.ssh_timeout:
-            comm.ssh_timeout = Duration(300.0, "5m")
-        if comm.ssh_handshake_attempts <= 0:
-            comm.ssh_handshake_attempts = 10
         if not 0 < comm.ssh_port <= 65535:
             self.err(f"ssh_port must be a TCP port between 1 and 65535, got {comm.ssh_port}")
         if comm.ssh_private_key_file:
             self._check_private_key(comm.ssh_private_key_file)
         if comm.ssh_certificate_file and not comm.ssh_private_key_file:
             self.err("ssh_private_key_file must be specified if ssh_certificate_file is specified")
-        if not comm.ssh_password and not comm.ssh_private_key_file and not comm.ssh_agent_auth:
+        if comm.ssh_read_write_timeout.seconds < 0:
+            self.err(
+                f"ssh_read_write_timeout must not be negative, got {comm.ssh_read_write_timeout}"
+                ": use 0 (no timeout) or a positive duration"
+            )
+        if not comm.ssh_password and not comm.ssh_private_key_file:
             self.warn(
-                "No ssh_password, ssh_private_key_file or ssh_agent_auth is set: kiln can only "
-                "log in if the guest accepts the user without a password."
+                "No ssh_password or ssh_private_key_file is set: kiln logs in with its temporary "
+                "key, which works only if the guest installed {{ .SSHPublicKey }} (or accepts "
+                "the user without a password)."
             )
 
     def _check_private_key(self, name: str) -> None:
         path = self._path(name)
         try:
             data = path.read_bytes()
+        except ValueError:
+            self.err(f"ssh_private_key_file is invalid: {name!r} is not a file name")
+            return
         except OSError as err:
             reason = err.strerror.lower() if err.strerror else str(err)
             self.err(f"ssh_private_key_file is invalid: stat {name}: {reason}")
@@ -382,8 +455,24 @@ class _Checks:
                         + ")"
                         + did_you_mean(str(value), row.spec.choices)
                     )
-                if row.spec.unsupported and row.name in self.ctx.explicit and value != row.default:
+                changed = row.name in self.ctx.explicit and value != row.default
+                if row.spec.unsupported and changed:
                     self.err(f"{row.name} is not supported by kiln yet: remove it")
+                if row.spec.inert and changed:
+                    self.warn(
+                        f"{row.name} is accepted for compatibility but has no effect in kiln "
+                        "(docs/options/qemu.md says why)"
+                    )
+
+
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, even under a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _normalize_size(size: str) -> str:

@@ -1,0 +1,192 @@
+"""Helpers for end-to-end tests that run `kiln build` on the test guest.
+
+kiln runs as a real subprocess (real signals, real exit codes, real output); the resulting
+image is inspected without booting it: `qemu-img info` for format and size, and `debugfs`
+on the root partition for the files provisioners wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT_PASSWORD = "kiln-e2e-pw"
+
+
+@dataclass
+class KilnRun:
+    returncode: int
+    output: str  # stdout and stderr, interleaved as the user sees them
+    seconds: float
+
+
+def kiln_env(tmp: Path, session_cache: Path) -> dict[str, str]:
+    """An environment that keeps every kiln side effect inside test directories."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PACKER_CACHE_DIR": str(session_cache / "packer"),
+            "KILN_CACHE_DIR": str(session_cache / "kiln"),
+            "KILN_FAILURE_DIR": str(tmp / "failures"),
+            "TMPDIR": str(tmp / "tmp"),
+        }
+    )
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    (tmp / "tmp").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def kiln_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kiln", *args]
+
+
+def run_kiln(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> KilnRun:
+    started = time.monotonic()
+    proc = subprocess.run(
+        kiln_argv(*args),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return KilnRun(proc.returncode, proc.stdout, time.monotonic() - started)
+
+
+def start_kiln(args: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        kiln_argv(*args),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_output(proc: subprocess.Popen[str], needle: str, timeout: float) -> str:
+    """Read kiln's output until `needle` appears; return what was read."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line:
+            seen.append(line)
+            if needle in line:
+                return "".join(seen)
+            continue
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{needle!r} did not appear within {timeout}s; output:\n{''.join(seen)}")
+
+
+def interrupt_and_wait(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> str:
+    proc.send_signal(sig)
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), True)
+    rest, _ = proc.communicate(timeout=120)
+    return rest
+
+
+def write_answers(directory: Path, *, marker: str, after: str = "reboot") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    ks = directory / "ks.cfg"
+    ks.write_text(f"rootpw={ROOT_PASSWORD}\nhostname=kiln-e2e\nmarker={marker}\nafter={after}\n")
+    return ks
+
+
+def tiny_builder(iso: Any, **overrides: Any) -> dict[str, Any]:
+    """A qemu builder for the test guest, answers over HTTP; override anything."""
+    builder: dict[str, Any] = {
+        "type": "qemu",
+        "iso_url": str(iso.path) if iso is not None else None,
+        "iso_checksum": iso.checksum if iso is not None else None,
+        "output_directory": "out",
+        "vm_name": "tiny.qcow2",
+        "disk_size": "256M",
+        "accelerator": "tcg",
+        "headless": True,
+        "http_directory": "http",
+        "boot_wait": "1s",
+        "boot_key_interval": "20ms",
+        "boot_command": ["install ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"],
+        "ssh_username": "root",
+        "ssh_password": ROOT_PASSWORD,
+        "ssh_timeout": "4m",
+        "shutdown_command": "poweroff",
+    }
+    builder.update(overrides)
+    return {k: v for k, v in builder.items() if v is not None}
+
+
+def write_template(path: Path, builders: list[dict[str, Any]], **rest: Any) -> Path:
+    path.write_text(json.dumps({"builders": builders, **rest}, indent=2))
+    return path
+
+
+def image_info(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        ["qemu-img", "info", "--output=json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    info: dict[str, Any] = json.loads(out)
+    return info
+
+
+def read_guest_file(image: Path, guest_path: str, scratch: Path) -> str:
+    """Read a file from the image's first (ext4) partition with debugfs, without booting."""
+    raw = scratch / f"{image.name}.raw"
+    fmt = image_info(image)["format"]
+    if fmt == "raw":
+        raw = image
+    else:
+        subprocess.run(["qemu-img", "convert", "-O", "raw", str(image), str(raw)], check=True)
+    with raw.open("rb") as f:
+        mbr = f.read(512)
+    assert mbr[510:512] == b"\x55\xaa", "no MBR on the disk"
+    start_sector = struct.unpack("<I", mbr[446 + 8 : 446 + 12])[0]
+    proc = subprocess.run(
+        ["debugfs", "-R", f"cat {guest_path}", f"{raw}?offset={start_sector * 512}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if raw != image:
+        raw.unlink()
+    if proc.returncode != 0 or "File not found" in proc.stderr:
+        raise AssertionError(f"debugfs could not read {guest_path}: {proc.stderr}")
+    return proc.stdout
+
+
+def qemu_processes_under(directory: Path) -> list[str]:
+    """Command lines of running qemu-system processes that mention `directory`."""
+    found = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            cmd = (pid_dir / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(part.decode(errors="replace") for part in cmd)
+        if "qemu-system" in text and str(directory) in text:
+            found.append(text)
+    return found
