@@ -85,8 +85,12 @@ def test_qemu_killed_from_outside_fails_fast_and_abort_keeps_output(
                       env=kiln_env(tmp_path, kiln_session_cache))  # fmt: skip
     try:
         seen = wait_for_output(proc, "Waiting for SSH to become available", timeout=120)
-        [qemu] = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-                  and _cmdline(p).startswith("qemu-system") and str(tmp_path) in _cmdline(p)]  # fmt: skip
+        [qemu] = [
+            p
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _cmdline(p).startswith("qemu-system")
+            and str(tmp_path) in _cmdline(p)
+        ]  # fmt: skip
         killed_at = time.monotonic()
         os.kill(int(qemu.name), signal.SIGKILL)
         rest, _ = proc.communicate(timeout=120)
