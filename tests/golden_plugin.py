@@ -34,7 +34,7 @@ CASE_ENV: dict[str, dict[str, str]] = {
     "use_default_display": {"WAYLAND_DISPLAY": "wayland-0"},
 }
 _CLEARED_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "PACKER_LOG", "PACKER_LOG_PATH", "KILN_LOG",
-                "KILN_LOG_PATH", "KILN_CACHE_DIR", "XDG_CACHE_HOME", "PACKER_KEY_INTERVAL")  # fmt: skip
+                "KILN_LOG_PATH", "XDG_CACHE_HOME", "PACKER_KEY_INTERVAL")  # fmt: skip
 _TRAPPED = ("qemu-system-x86_64", "qemu-system-i386", "qemu-img", "swtpm")
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "free_tcp_port",
     "keep_on_failure",
     "serve_directory",
+    "ssh_banner",
     "ssh_output",
     "start_qemu",
     "text_to_qcodes",
@@ -168,6 +169,27 @@ def serve_directory(directory: Path) -> Iterator[ServedDirectory]:
         thread.join()
 
 
+async def ssh_banner(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True when an SSH server answers on host:port with its version line within `timeout`.
+
+    Under QEMU user networking the host side of a forwarded port accepts at once even while
+    the guest is down, and such a connection can hang for a long time; this cheap probe lets
+    `wait_for_ssh` retry quickly instead.
+    """
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        return line.startswith(b"SSH-")
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
 async def wait_for_ssh(
     port: int,
     *,
@@ -178,9 +200,9 @@ async def wait_for_ssh(
     timeout: float = 120.0,
     alive: QemuVM | None = None,
 ) -> asyncssh.SSHClientConnection:
-    """Connect over SSH, retrying every second until it works or `timeout` seconds pass.
-
-    With `alive`, give up at once (with the serial log's tail) if that QEMU exits.
+    """Connect over SSH (password and/or keys, no host-key check), retrying until it works
+    or `timeout` seconds pass. With `alive`, give up at once (with the serial log's tail)
+    if that QEMU exits.
     """
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -189,6 +211,9 @@ async def wait_for_ssh(
             raise AssertionError(
                 f"QEMU exited ({alive.returncode}) while waiting for SSH\n{alive.serial_tail()}"
             )
+        if not await ssh_banner(host, port):
+            await asyncio.sleep(0.5)
+            continue
         try:
             return await asyncssh.connect(
                 host,
@@ -197,8 +222,7 @@ async def wait_for_ssh(
                 password=password,
                 client_keys=client_keys,
                 known_hosts=None,
-                connect_timeout=10,
-                login_timeout=20,
+                connect_timeout=60,
             )
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             last = exc

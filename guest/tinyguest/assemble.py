@@ -120,6 +120,7 @@ def build_initramfs(
     resolver: LibResolver,
     manifest: dict[str, object],
 ) -> bytes:
+    """The gzip'd cpio initramfs: tools + their libraries, modules, guest/rootfs, manifest."""
     tree = Tree()
     for d in ("proc", "sys", "dev", "run", "tmp", "mnt", "root", "var/log", "etc/dropbear"):
         tree.dir(d, 0o1777 if d == "tmp" else (0o700 if d == "root" else 0o755))
@@ -177,6 +178,7 @@ def build_iso(
     key: str,
     manifest: dict[str, object],
 ) -> Path:
+    """Build `work/tiny-installer.iso` (isolinux, kernel, initramfs) with xorriso."""
     resolver.ensure([kernel.name, *all_packages()])
     kroot = resolver.package_root(kernel.name)
     kvers = sorted(p.name for p in (kroot / "lib/modules").iterdir())

@@ -214,8 +214,8 @@ async def test_floppy_answers_key_auth_acpi_and_reboot_from_disk(
 
 
 async def test_cdrom_answers_and_poweroff_after_install(tiny_iso: TinyIso, tmp_path: Path) -> None:
-    """ks=cdrom from a 'cidata' CD; after=poweroff ends the VM when the install is done
-    (what a `communicator: none` build waits for)."""
+    """ks=cdrom from a 'cidata' CD, onto a disk behind QEMU's lsi53c895a SCSI HBA (sym53c8xx);
+    after=poweroff ends the VM when the install is done (what `communicator: none` waits for)."""
     marker = f"cdrom-{secrets.token_hex(4)}"
     cd_dir = tmp_path / "cd"
     cd_dir.mkdir()
@@ -242,7 +242,7 @@ async def test_cdrom_answers_and_poweroff_after_install(tiny_iso: TinyIso, tmp_p
         async with start_qemu(
             tmp_path,
             [
-                *Machine("virtio", "virtio-net").disk_args(disk),
+                *Machine("lsi", "virtio-net").disk_args(disk),
                 "-drive", f"file={tiny_iso.path},media=cdrom",
                 "-drive", f"file={cd},media=cdrom",
                 "-boot", "once=d",
@@ -253,6 +253,7 @@ async def test_cdrom_answers_and_poweroff_after_install(tiny_iso: TinyIso, tmp_p
             assert await vm.wait_exit(timeout=180) == 0
             log = vm.serial_text()
             assert "kiln-installer: fetched answers from cdrom" in log
+            assert "kiln-installer: installing to /dev/sda" in log
             assert "kiln-installer: done, powering off" in log
     assert debugfs_cat(disk, "/etc/kiln-marker") == f"{marker}\n"
 

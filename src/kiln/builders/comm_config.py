@@ -76,7 +76,7 @@ class CommConfig:
     )
     ssh_port: int = option(22, section="ssh", help="The guest's SSH port.")
     ssh_host: str = option(
-        "", section="ssh", since="1.6.6", default_doc="127.0.0.1", help="Host to connect to."
+        "", section="ssh", since="1.6.6", default_doc="`127.0.0.1`", help="Host to connect to."
     )
     ssh_timeout: Duration = option(
         Duration(300.0, "5m"),

@@ -3,22 +3,32 @@
 Packer uses Go's `flag` package: `-flag` and `--flag` are the same, values come as
 `-flag=value` or `-flag value`, and booleans only take a value with `=`
 (`-color=false`). kiln also accepts flags after the template path, which Go does not.
-This module rewrites argv into argparse's conventions and builds the parsers.
+`normalize_argv` reads argv the Go way (with Go's messages for unknown flags and missing
+values) and rewrites it into argparse's conventions; argparse then builds the namespace.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kiln.errors import KilnError
+from kiln.options.suggest import did_you_mean
+from kiln.options.weak import parse_go_int
 
 ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
+HELP_FLAGS = ("h", "help")
+_TRUE = ("1", "t", "true")
+_FALSE = ("0", "f", "false")
 
 
 class UsageError(KilnError):
     """Bad command line; printed with the verb's usage."""
+
+
+class HelpRequested(Exception):
+    """`-h`/`-help`: the verb's help text is in `args[0]`."""
 
 
 @dataclass(frozen=True)
@@ -28,18 +38,23 @@ class Flag:
     help: str
     choices: tuple[str, ...] = ()
     default: object = None
+    # How the flag reads in the help text (Packer's style: `-only=foo,bar,baz`).
+    shown: str = ""
 
 
 COMMON_VAR_FLAGS = (
-    Flag("var", "list", "Set a template variable: -var 'name=value' (repeatable)."),
-    Flag("var-file", "list", "JSON file of template variables (repeatable)."),
-    Flag("only", "str", "Only the builds with these names (comma-separated, globs allowed)."),
-    Flag("except", "str", "All builds except these (comma-separated, globs allowed)."),
-)
+    Flag("var", "list", "Set a template variable (repeatable).", shown="-var 'key=value'"),
+    Flag("var-file", "list", "JSON file of template variables (repeatable).",
+         shown="-var-file=path"),
+    Flag("only", "str", "Only the builds with these names (comma-separated, globs allowed).",
+         shown="-only=foo,bar,baz"),
+    Flag("except", "str", "All builds except these (comma-separated, globs allowed).",
+         shown="-except=foo,bar,baz"),
+)  # fmt: skip
 GLOBAL_FLAGS = (
     Flag("machine-readable", "bool", "Print machine-readable output (timestamp,target,type,data)."),
-    Flag("color", "bool", "Colour the output on a terminal (-color=false to turn it off).",
-         default=True),
+    Flag("color", "bool", "Colour the output on a terminal (Default: color).", default=True,
+         shown="-color=false"),
     Flag("timestamp-ui", "bool", "Prefix each output line with a timestamp."),
     Flag("debug", "bool", "Debug mode: step by step, full logs, tracebacks on errors."),
 )  # fmt: skip
@@ -48,10 +63,11 @@ BUILD_FLAGS = (
     Flag("force", "bool", "Delete existing output directories before building."),
     Flag("on-error", "str", "What to do when a build fails: cleanup (default), abort (keep "
          "everything, stop QEMU), ask, run-cleanup-provisioner.", choices=ON_ERROR_CHOICES,
-         default="cleanup"),
-    Flag("parallel-builds", "int", "Run at most N builds at once (0: no limit).", default=0),
+         default="cleanup", shown="-on-error=[cleanup|abort|ask|run-cleanup-provisioner]"),
+    Flag("parallel-builds", "int", "Run at most N builds at once (0: no limit).", default=0,
+         shown="-parallel-builds=N"),
     Flag("parallel", "bool", "Deprecated: -parallel=false means -parallel-builds=1.",
-         default=True),
+         default=True, shown="-parallel=false"),
     Flag("dry-run", "bool", "Print the qemu-img and QEMU command lines without running them."),
 )  # fmt: skip
 VALIDATE_FLAGS = (
@@ -64,86 +80,128 @@ VERBS = {
     "inspect": ("Show a template's variables, builds, provisioners and post-processors.", ()),
     "version": ("Print kiln's version.", ()),
 }
+TAKES_TEMPLATE = ("build", "validate", "inspect")
 
 
 def _all_flags(verb_flags: Sequence[Flag]) -> dict[str, Flag]:
     return {f.name: f for f in (*GLOBAL_FLAGS, *verb_flags)}
 
 
-def normalize_argv(argv: Sequence[str], flags: dict[str, Flag]) -> list[str]:
-    """Rewrite Go-style flags into `--name[=value]` argparse understands."""
+def usage(verb: str) -> str:
+    """The verb's help text, laid out like Packer's."""
+    summary, verb_flags = VERBS[verb]
+    operand = " TEMPLATE" if verb in TAKES_TEMPLATE else ""
+    flags = sorted((*GLOBAL_FLAGS, *verb_flags), key=lambda f: f.name)
+    shown = [f.shown or (f"-{f.name}" if f.kind == "bool" else f"-{f.name}=VALUE") for f in flags]
+    width = min(max(len(s) for s in shown), 22) + 2
+    lines = [f"Usage: kiln {verb} [options]{operand}", "", f"  {summary}", "", "Options:", ""]
+    for text, flag in zip(shown, flags, strict=True):
+        lines.append(f"  {text.ljust(width)}{flag.help}" if len(text) < width
+                     else f"  {text} {flag.help}")  # fmt: skip
+    lines += ["", "Flags take one or two dashes (-force, --force) and may follow the template."]
+    return "\n".join(lines) + "\n"
+
+
+def _bool_value(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise UsageError(
+        f'invalid boolean value "{value}" for -{name}: parse error (use -{name}=true or '
+        f"-{name}=false)"
+    )
+
+
+def normalize_argv(argv: Sequence[str], flags: dict[str, Flag], verb: str = "") -> list[str]:
+    """Read Go-style flags and rewrite them as `--name=value` / `--[no-]name` for argparse."""
     out: list[str] = []
-    args = iter(argv)
-    for arg in args:
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
         if arg == "--":
             out.append(arg)
-            out.extend(args)
+            out.extend(rest)
             break
         if not arg.startswith("-") or arg == "-":
             out.append(arg)
             continue
-        body = arg.lstrip("-")
+        body = arg[2:] if arg.startswith("--") else arg[1:]
         name, eq, value = body.partition("=")
+        if name in HELP_FLAGS:
+            raise HelpRequested(usage(verb) if verb else "")
         flag = flags.get(name)
-        if flag is None:
-            out.append(arg)  # argparse reports it (with a suggestion)
-            continue
+        if flag is None or not name or name.startswith("-"):
+            raise UsageError(f"flag provided but not defined: {arg}{did_you_mean(name, flags)}")
         if flag.kind == "bool":
-            if eq:
-                lowered = value.lower()
-                if lowered in ("1", "t", "true"):
-                    out.append(f"--{name}")
-                elif lowered in ("0", "f", "false"):
-                    out.append(f"--no-{name}")
-                else:
-                    raise UsageError(
-                        f"invalid boolean value {value!r} for -{name}: use -{name}=true or "
-                        f"-{name}=false"
-                    )
-            else:
-                out.append(f"--{name}")
-        else:
-            out.append(f"--{name}={value}" if eq else f"--{name}")
+            on = _bool_value(name, value) if eq else True
+            out.append(f"--{name}" if on else f"--no-{name}")
+            continue
+        if not eq:
+            if not rest:
+                raise UsageError(f"flag needs an argument: -{name}")
+            value = rest.pop(0)
+        out.append(f"--{name}={value}")
     return out
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n\n{self.format_usage().strip()}")
+        if "required: template" in message:
+            message = "the template file is missing"
+        raise UsageError(message)
 
 
 def make_parser(verb: str) -> argparse.ArgumentParser:
-    summary, verb_flags = VERBS[verb]
-    parser = _Parser(
-        prog=f"kiln {verb}",
-        description=summary,
-        prefix_chars="-",
-        allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    for flag in (*GLOBAL_FLAGS, *verb_flags):
+    parser = _Parser(prog=f"kiln {verb}", add_help=False, allow_abbrev=False)
+    for flag in (*GLOBAL_FLAGS, *VERBS[verb][1]):
         dest = flag.name.replace("-", "_")
         if flag.kind == "bool":
             parser.add_argument(f"--{flag.name}", dest=dest, action=argparse.BooleanOptionalAction,
-                                default=bool(flag.default), help=flag.help)  # fmt: skip
+                                default=bool(flag.default))  # fmt: skip
         elif flag.kind == "list":
-            parser.add_argument(f"--{flag.name}", dest=dest, action="append", default=[],
-                                metavar="VALUE", help=flag.help)  # fmt: skip
+            parser.add_argument(f"--{flag.name}", dest=dest, action="append", default=[])
         elif flag.kind == "int":
-            parser.add_argument(f"--{flag.name}", dest=dest, type=int, default=flag.default,
-                                metavar="N", help=flag.help)  # fmt: skip
+            parser.add_argument(f"--{flag.name}", dest=dest, type=_go_int(flag.name),
+                                default=flag.default)  # fmt: skip
         else:
-            parser.add_argument(f"--{flag.name}", dest=dest, default=flag.default,
-                                choices=flag.choices or None, metavar="VALUE",
-                                help=flag.help)  # fmt: skip
-    if verb in ("build", "validate", "inspect"):
-        parser.add_argument("template", help="the template file (JSON)")
+            parser.add_argument(f"--{flag.name}", dest=dest, default=flag.default)
+    if verb in TAKES_TEMPLATE:
+        parser.add_argument("template")
     return parser
 
 
+def _go_int(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return parse_go_int(text)
+        except ValueError:
+            raise UsageError(
+                f'invalid value "{text}" for flag -{name}: parse error (expected a whole number)'
+            ) from None
+
+    return parse
+
+
 def parse_args(verb: str, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse a verb's arguments; raises `UsageError` or `HelpRequested`."""
     flags = _all_flags(VERBS[verb][1])
-    return make_parser(verb).parse_args(normalize_argv(argv, flags))
+    normalized = normalize_argv(argv, flags, verb)
+    parser = make_parser(verb)
+    opts, extra = parser.parse_known_args(normalized)
+    if extra:
+        hint = " (one template per run)" if verb in TAKES_TEMPLATE else ""
+        raise UsageError(f"unexpected argument(s): {' '.join(extra)}{hint}")
+    for flag in VERBS[verb][1]:
+        value = getattr(opts, flag.name.replace("-", "_"))
+        if flag.choices and value not in flag.choices:
+            raise UsageError(
+                f'invalid value "{value}" for flag -{flag.name}: use one of '
+                + ", ".join(flag.choices)
+                + did_you_mean(str(value), flag.choices)
+            )
+    return opts
 
 
 def split_list(value: str | None) -> list[str]:

@@ -1,4 +1,9 @@
-"""`kiln inspect`: what a template contains, without validating its options."""
+"""`kiln inspect`: what a template contains, without validating its options.
+
+The layout and the machine-readable events (`template-variable`, `template-builder`,
+`template-provisioner`) are Packer 1.6.6's; kiln also lists post-processors
+(`template-post-processor`, one event per chain) and the `only`/`except` of each step.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,15 @@ import argparse
 import os
 
 from kiln.cli.common import make_ui
-from kiln.template.loader import load_template
+from kiln.template.loader import TemplateFile, load_template
+from kiln.ui import Ui
 from kiln.ui.redact import REDACTED
+
+NOTE = (
+    "\nNote: If your build names contain user variables or template\n"
+    "functions such as 'timestamp', these are processed at build time,\n"
+    "and therefore only show in their raw form here."
+)
 
 
 def run_inspect(opts: argparse.Namespace) -> int:
@@ -15,48 +27,68 @@ def run_inspect(opts: argparse.Namespace) -> int:
     tpl = load_template(opts.template)
     ui.raw("kiln inspect: JSON template")
     if tpl.description:
-        ui.raw(f"Description:\n\n{tpl.description}\n")
-    required = [n for n, v in tpl.variables.items() if v is None]
-    optional = {n: v for n, v in tpl.variables.items() if v is not None}
+        ui.raw("Description:\n")
+        ui.raw(tpl.description + "\n")
+    _variables(ui, tpl)
+    _builders(ui, tpl)
+    _provisioners(ui, tpl)
+    _post_processors(ui, tpl)
+    ui.raw(NOTE)
+    return 0
+
+
+def _variables(ui: Ui, tpl: TemplateFile) -> None:
+    if not tpl.variables:
+        return
+    width = max(len(name) for name in tpl.variables)
+    required = sorted(n for n, v in tpl.variables.items() if v is None)
+    optional = sorted(n for n, v in tpl.variables.items() if v is not None)
     if required:
         ui.raw("Required variables:\n")
-        for name in sorted(required):
+        for name in required:
             ui.machine("", "template-variable", name, "", "1")
             ui.raw(f"  {name}")
         ui.raw("")
     if optional:
         ui.raw("Optional variables and their defaults:\n")
-        width = max(len(n) for n in optional)
-        for name in sorted(optional):
-            value = REDACTED if name in tpl.sensitive_variables else str(optional[name])
-            ui.machine("", "template-variable", name, value, "0")
-            ui.raw(f"  {name.ljust(width)} = {value}")
+        for name in optional:
+            shown = REDACTED if name in tpl.sensitive_variables else str(tpl.variables[name])
+            ui.machine("", "template-variable", name, shown, "0")
+            ui.raw(f"  {name.ljust(width)} = {shown}")
         ui.raw("")
+
+
+def _builders(ui: Ui, tpl: TemplateFile) -> None:
     ui.raw("Builders:\n")
+    width = max((len(b.name) for b in tpl.builders), default=0)
     for b in tpl.builders:
         ui.machine("", "template-builder", b.name, b.type)
-        ui.raw(f"  {b.name} ({b.type})")
+        ui.raw(f"  {b.name}" if b.name == b.type else f"  {b.name.ljust(width)} ({b.type})")
     ui.raw("")
+
+
+def _provisioners(ui: Ui, tpl: TemplateFile) -> None:
     ui.raw("Provisioners:\n")
     if not tpl.provisioners:
         ui.raw("  <No provisioners>")
     for p in tpl.provisioners:
         ui.machine("", "template-provisioner", p.type)
         ui.raw(f"  {p.type}{_scope(p.only, p.except_)}")
+    if tpl.error_cleanup_provisioner is not None:
+        ecp = tpl.error_cleanup_provisioner
+        ui.machine("", "template-error-cleanup-provisioner", ecp.type)
+        ui.raw(f"  {ecp.type} (on error){_scope(ecp.only, ecp.except_)}")
     ui.raw("")
+
+
+def _post_processors(ui: Ui, tpl: TemplateFile) -> None:
     ui.raw("Post-processors:\n")
     if not tpl.post_processors:
         ui.raw("  <No post-processors>")
     for i, chain in enumerate(tpl.post_processors, 1):
         names = " -> ".join(pp.type + _scope(pp.only, pp.except_) for pp in chain)
-        ui.machine("", "template-post-processor", names)
+        ui.machine("", "template-post-processor", str(i), *(pp.type for pp in chain))
         ui.raw(f"  {i}: {names}")
-    ui.raw(
-        "\nNote: If your build names contain user variables or template\n"
-        "functions such as 'timestamp', these are processed at build time,\n"
-        "and therefore only show in their raw form here."
-    )
-    return 0
 
 
 def _scope(only: list[str], except_: list[str]) -> str:

@@ -1,4 +1,8 @@
-"""`kiln VERB [flags] TEMPLATE` — dispatch, and the one place errors become exit codes."""
+"""`kiln VERB [flags] TEMPLATE` — dispatch, and the one place errors become exit codes.
+
+Exit codes: 0 success, 1 any failure (bad usage, invalid template, failed build). Packer
+exits 127 for an unknown command; kiln uses 1 for every error, so scripts need one check.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from kiln import __version__
-from kiln.cli.args import VERBS, UsageError, parse_args
+from kiln.cli.args import VERBS, HelpRequested, UsageError, parse_args, usage
 from kiln.errors import KilnError
+from kiln.options.suggest import did_you_mean
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 
@@ -29,22 +34,23 @@ Flags take one or two dashes (-force, --force); run `kiln <command> -h` for a co
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "-help", "--help", "help"):
-        sys.stdout.write(USAGE)
+        (sys.stdout if args else sys.stderr).write(USAGE)
         return 0 if args else 1
     if args[0] in ("-v", "-version", "--version"):
         args[0] = "version"
     verb, rest = args[0], args[1:]
     if verb not in VERBS:
-        from kiln.options.suggest import did_you_mean
-
         sys.stderr.write(f"kiln: unknown command {verb!r}{did_you_mean(verb, VERBS)}\n\n{USAGE}")
         return 1
-    debug = any(a.lstrip("-") in ("debug", "debug=true") for a in rest)
+    debug = any(a.lstrip("-") in ("debug", "debug=true", "debug=1") for a in rest)
     try:
         opts = parse_args(verb, rest)
         return _COMMANDS[verb](opts)
+    except HelpRequested:
+        sys.stdout.write(usage(verb))
+        return 0
     except UsageError as err:
-        sys.stderr.write(f"kiln {verb}: {err}\n")
+        sys.stderr.write(f"kiln {verb}: {err}\n\n{usage(verb)}")
         return 1
     except KilnError as err:
         sys.stderr.write(f"{err}\n")
@@ -53,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("Build was cancelled.\n" if verb == "build" else "Interrupted.\n")
+        return 1
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`kiln inspect | head`): stop quietly
         return 1
     except Exception:  # a bug in kiln: say so plainly
         if debug:
@@ -63,6 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
         )
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _version(_opts: argparse.Namespace) -> int:

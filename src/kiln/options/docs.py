@@ -46,6 +46,32 @@ def _default(row: OptionRow) -> str:
     return f"`{value}`"
 
 
+_SECTION_TITLES = {
+    "iso": "ISO",
+    "output": "Output",
+    "disk": "Disk",
+    "machine": "Machine",
+    "display": "Display and VNC",
+    "boot": "Boot",
+    "http": "HTTP server",
+    "floppy": "Floppy",
+    "cd": "CD",
+    "shutdown": "Shutdown",
+    "communicator": "Communicator",
+    "ssh": "SSH",
+    "winrm": "WinRM (not supported: accepted so templates load)",
+    "provisioner": "Every provisioner",
+    "post-processor": "Every post-processor",
+}
+
+
+_TABLE_HEAD = "| Key | Type | Default | Since | Description |"
+
+
+def _section_title(section: str) -> str:
+    return _SECTION_TITLES.get(section, f"`{section}`")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -58,8 +84,13 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
         for row in option_specs(cls):
             if row.spec.section != section:
                 section = row.spec.section
-                lines += ["", f"## {section}", "", "| Key | Type | Default | Since | Description |",
-                          "|---|---|---|---|---|"]  # fmt: skip
+                lines += [
+                    "",
+                    f"## {_section_title(section)}",
+                    "",
+                    _TABLE_HEAD,
+                    "|---|---|---|---|---|",
+                ]
             notes = []
             if row.spec.required:
                 notes.append("**Required.**")
@@ -73,6 +104,8 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
                 notes.append("Secret: never printed.")
             if row.spec.unsupported:
                 notes.append("Not supported by kiln yet: setting it is an error.")
+            if row.spec.inert:
+                notes.append("Accepted for compatibility; no effect in kiln (a warning says so).")
             description = " ".join([row.spec.help, *notes])
             lines.append(
                 f"| `{row.name}` | {_type_name(row.type)} | {_cell(_default(row))} | "
@@ -81,8 +114,8 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def pages() -> dict[str, str]:
-    """File name → content of every generated page."""
+def option_sets() -> dict[str, list[type]]:
+    """Every option table, by the page that documents it (file name → classes)."""
     from kiln.builders.comm_config import CommConfig
     from kiln.builders.qemu.config import QemuConfig
     from kiln.postprocessors.config import (
@@ -100,28 +133,50 @@ def pages() -> dict[str, str]:
     )
 
     return {
-        "qemu.md": render_page(
-            "The `qemu` builder: every option",
-            'Every key a `"type": "qemu"` builder accepts, with its default. `since` says '
-            "where it comes from: `seed` (the Packer QEMU page kiln implements), `1.6.6` "
-            "(Packer 1.6.6) or `plugin vX` (the modern packer-plugin-qemu). Durations are Go "
-            'durations (`5s`, `1m30s`); integers and booleans may be strings (`"1024"`, '
-            '`"true"`), as in Packer.',
-            [QemuConfig, CommConfig],
-        ),
-        "provisioners.md": render_page(
-            "Provisioners",
-            "The provisioners kiln runs and their options. Every provisioner also takes "
-            "`only`, `except` and `override` (per build name).",
-            [CommonProvisionerConfig, ShellConfig, FileConfig, ShellLocalConfig, BreakpointConfig],
-        ),
-        "post-processors.md": render_page(
-            "Post-processors",
-            "The post-processors kiln runs and their options. Every post-processor also "
-            "takes `only`, `except` and `name`.",
-            [CommonPostProcessorConfig, ManifestConfig, ChecksumConfig, CompressConfig],
-        ),
+        "qemu.md": [QemuConfig, CommConfig],
+        "provisioners.md": [
+            CommonProvisionerConfig,
+            ShellConfig,
+            FileConfig,
+            ShellLocalConfig,
+            BreakpointConfig,
+        ],
+        "post-processors.md": [
+            CommonPostProcessorConfig,
+            ManifestConfig,
+            ChecksumConfig,
+            CompressConfig,
+        ],
     }
+
+
+_PAGES = {
+    "qemu.md": (
+        "The `qemu` builder: every option",
+        'Every key a `"type": "qemu"` builder accepts, with its default. `since` says where it '
+        "comes from: `seed` (the Packer QEMU page kiln implements), `1.6.6` (Packer 1.6.6) or "
+        "`plugin vX` (the modern packer-plugin-qemu). Durations are Go durations (`5s`, "
+        '`1m30s`); integers and booleans may be strings (`"1024"`, `"true"`), as in Packer. '
+        "An explicit zero or empty value means the default, as in Packer.",
+    ),
+    "provisioners.md": (
+        "Provisioners",
+        "The provisioners kiln runs and their options. Every provisioner also takes `only`, "
+        "`except` and `override` (per build name). The `shell-local` table also applies to "
+        "the `shell-local` post-processor.",
+    ),
+    "post-processors.md": (
+        "Post-processors",
+        "The post-processors kiln runs and their options. Every post-processor also takes "
+        "`only`, `except` and `name`; `shell-local` takes the options listed in "
+        "provisioners.md.",
+    ),
+}
+
+
+def pages() -> dict[str, str]:
+    """File name → content of every generated page."""
+    return {name: render_page(*_PAGES[name], classes) for name, classes in option_sets().items()}
 
 
 def main(argv: Sequence[str]) -> int:

@@ -54,7 +54,7 @@ def to_str(key: str, value: object) -> str:
 _GO_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)\Z")
 
 
-def _parse_go_int(text: str) -> int:
+def parse_go_int(text: str) -> int:
     """strconv.ParseInt(s, 0, 64): base prefixes, a leading 0 means octal, `_` separators."""
     if not _GO_INT.match(text) or "__" in text or text.endswith("_"):
         raise ValueError(text)
@@ -96,7 +96,7 @@ def to_int(key: str, value: object) -> int:
     if isinstance(value, str):
         text = value or "0"
         try:
-            number = _parse_go_int(text)
+            number = parse_go_int(text)
         except ValueError:
             raise DecodeProblem(
                 f"cannot parse '{key}' as int: strconv.ParseInt: parsing {_go_quote(value)}: "
@@ -135,15 +135,19 @@ def to_bool(key: str, value: object) -> bool:
 
 
 def to_duration(key: str, value: object) -> Duration:
-    if isinstance(value, Duration):
-        return value
-    if isinstance(value, bool) or not isinstance(value, str | int | float) or value is None:
-        if value is None:
-            return Duration(0.0, "0s")
+    if value is None:
+        return Duration(0.0, "0s")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DecodeProblem(
             f"'{key}' expected a duration string such as \"5s\", got {_kind(value)}"
         )
     text = to_str(key, value)
+    if not isinstance(value, str) and text != "0":
+        # Packer reads a bare JSON number as nanoseconds: never what a template means.
+        raise DecodeProblem(
+            f"error decoding '{key}': the number {text} has no unit: write a duration string "
+            f'such as "{text}s" or "1m30s"'
+        )
     if text == "":
         return Duration(0.0, "0s")
     try:
@@ -195,7 +199,7 @@ def to_str_map(key: str, value: object) -> dict[str, str]:
 
 
 def to_qemu_img_args(key: str, value: object) -> QemuImgArgs:
-    if value is None:
+    if value is None or value == []:
         return QemuImgArgs()
     if not isinstance(value, dict):
         raise DecodeProblem(

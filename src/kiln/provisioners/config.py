@@ -61,17 +61,17 @@ class ShellConfig:
         "",
         section="shell",
         since="1.6.6",
-        default_doc="%s='%s' ",
+        default_doc="`%s='%s' `",
         help="printf format of one environment variable in `{{.Vars}}`.",
     )
     remote_folder: str = option("/tmp", section="shell", help="Folder for uploaded scripts.")
     remote_file: str = option(
-        "", section="shell", default_doc="script_NNNN.sh", help="File name of the script."
+        "", section="shell", default_doc="`script_NNNN.sh`", help="File name of the script."
     )
     remote_path: str = option(
         "",
         section="shell",
-        default_doc="<remote_folder>/<remote_file>",
+        default_doc="`<remote_folder>/<remote_file>`",
         help="Full remote path of the script.",
     )
     skip_clean: bool = option(False, section="shell", help="Leave the script on the guest.")

@@ -8,12 +8,14 @@ All problems are collected and raised together as one `MultiError`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError
 from kiln.options.suggest import did_you_mean
+from kiln.options.weak import to_str
 
 ROOT_KEYS = (
     "description",
@@ -34,6 +36,9 @@ PROVISIONER_COMMON_KEYS = (
     "max_retries",
     "timeout",
 )
+# Longer integer literals are refused (Go's JSON decoder reads numbers as float64, so
+# nothing that long is meaningful in a template).
+_MAX_INT_DIGITS = 400
 POST_PROCESSOR_COMMON_KEYS = ("type", "only", "except", "keep_input_artifact", "name")
 
 
@@ -159,11 +164,31 @@ def _parse_json(text: str) -> object:
     def reject_constant(name: str) -> object:
         raise ValueError(f"invalid JSON value {name}")
 
+    def finite_float(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise ValueError(f"number {literal} is out of range for a 64-bit float")
+        return value
+
+    def bounded_int(literal: str) -> int:
+        if len(literal.lstrip("-")) > _MAX_INT_DIGITS:
+            raise ValueError(f"a number with {len(literal)} digits is out of range")
+        return int(literal)
+
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        return json.loads(
+            text,
+            parse_constant=reject_constant,
+            parse_float=finite_float,
+            parse_int=bounded_int,
+        )
     except json.JSONDecodeError as err:
         raise KilnError(_json_error(text, err)) from None
-    except (ValueError, RecursionError) as err:
+    except RecursionError:
+        raise KilnError(
+            "Failed to parse template: Error parsing JSON: the JSON is nested too deeply"
+        ) from None
+    except ValueError as err:
         raise KilnError(f"Failed to parse template: Error parsing JSON: {err}") from None
 
 
@@ -206,15 +231,23 @@ def _string(raw: Mapping[str, object], key: str, errors: list[str]) -> str:
     return value
 
 
-def _string_list(value: object, key: str, errors: list[str]) -> list[str]:
+def _string_list(value: object, key: str, errors: list[str], where: str = "") -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.append(f"'{key}' must be a list of strings, got {_kind(value)}")
+        prefix = f"{where}: " if where else ""
+        errors.append(f"{prefix}'{key}' must be a list of strings, got {_describe(value)}")
         return []
     return list(value)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, list):
+        bad = next(v for v in value if not isinstance(v, str))
+        return f"a list holding {_kind(bad)}"
+    return _kind(value)
 
 
 def _variables(value: object, errors: list[str]) -> dict[str, str | None]:
@@ -230,7 +263,7 @@ def _variables(value: object, errors: list[str]) -> dict[str, str | None]:
         elif isinstance(default, bool):
             out[name] = "true" if default else "false"
         elif isinstance(default, int | float):
-            out[name] = str(default)
+            out[name] = to_str(name, default)  # as Go prints it: 1.0 → "1"
         else:
             errors.append(
                 f"variables: '{name}' must have a string default (or null for a required "
@@ -297,8 +330,8 @@ def _provisioner(
         index=index,
         type=typ,
         config={k: v for k, v in item.items() if k not in PROVISIONER_COMMON_KEYS},
-        only=_string_list(item.get("only"), f"{where}: only", errors),
-        except_=_string_list(item.get("except"), f"{where}: except", errors),
+        only=_string_list(item.get("only"), "only", errors, where),
+        except_=_string_list(item.get("except"), "except", errors, where),
         pause_before=item.get("pause_before"),
         max_retries=item.get("max_retries"),
         timeout=item.get("timeout"),
@@ -360,8 +393,8 @@ def _post_processor(
         index=index,
         type=typ,
         config={k: v for k, v in item.items() if k not in POST_PROCESSOR_COMMON_KEYS},
-        only=_string_list(item.get("only"), f"{where}: only", errors),
-        except_=_string_list(item.get("except"), f"{where}: except", errors),
+        only=_string_list(item.get("only"), "only", errors, where),
+        except_=_string_list(item.get("except"), "except", errors, where),
         keep_input_artifact=item.get("keep_input_artifact"),
         where=where,
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 REDACTED = "<sensitive>"
+# Secrets this short are only redacted as whole words: replacing every "x" inside
+# "qemu-system-x86_64" would make the output unreadable and reveal the secret anyway.
+SHORT = 4
 
 
 class Redactor:
@@ -22,6 +26,11 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
-            if secret in text:
+            if secret not in text:
+                continue
+            if len(secret) >= SHORT:
                 text = text.replace(secret, REDACTED)
+            else:
+                pattern = r"(?<![\w.-])" + re.escape(secret) + r"(?![\w-])"
+                text = re.sub(pattern, REDACTED, text)
         return text

@@ -2,6 +2,7 @@
 # shellcheck shell=sh
 
 KVER=$(uname -r)
+# shellcheck disable=SC2034  # used by the installer to strip CRLF line ends
 CR=$(printf '\r')
 
 # say MESSAGE...: one line on every active console (serial log and VGA screen).
@@ -16,6 +17,7 @@ say() {
 cmdline_arg() {
     _val=""
     set -f
+    # shellcheck disable=SC2013  # words, not lines
     for _w in $(cat /proc/cmdline); do
         case "$_w" in "$1="*) _val=${_w#*=} ;; esac
     done

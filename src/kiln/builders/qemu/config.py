@@ -26,7 +26,6 @@ NET_DEVICES = (
     "i82562", "i82557a", "i82557c", "i82801", "vmxnet3", "i82558a", "i82558b",
 )  # fmt: skip
 HTTP_PROTOCOLS = ("tcp", "tcp4", "tcp6", "unix", "unixpacket")
-CHECKSUM_TYPES = ("none", "md5", "sha1", "sha256", "sha512")
 
 
 @dataclass
@@ -59,7 +58,6 @@ class QemuConfig:
     iso_checksum_type: str = option(
         "",
         section="iso",
-        choices=CHECKSUM_TYPES,
         help="(Seed form, removed in Packer 1.6.x; kiln accepts it.) The type of "
         "`iso_checksum`: none, md5, sha1, sha256 or sha512. Normalised to `type:hex`.",
     )
@@ -92,14 +90,14 @@ class QemuConfig:
     output_directory: str = option(
         "",
         section="output",
-        default_doc="output-<build name>",
+        default_doc="`output-<build name>`",
         help="Directory for the image. Must not exist (kiln also accepts an empty one, as the "
         "seed documents) unless `-force` is given.",
     )
     vm_name: str = option(
         "",
         section="output",
-        default_doc="packer-<build name>",
+        default_doc="`packer-<build name>`",
         help="File name of the image inside `output_directory` (no extension is added).",
     )
     format: str = option(
@@ -132,7 +130,8 @@ class QemuConfig:
         section="disk",
         factory=list,
         since="1.6.6",
-        help="Sizes of extra disks, created as `<vm_name>-1`, `<vm_name>-2`, …",
+        help="Sizes of extra disks, created as `<vm_name>-1`, `<vm_name>-2` and so on; each "
+        "is checked like `disk_size`.",
     )
     disk_interface: str = option(
         "virtio",
@@ -198,7 +197,7 @@ class QemuConfig:
         choices=ACCELERATORS,
         choice_error="invalid accelerator, only 'kvm', 'tcg', 'xen', 'hax', 'hvf', 'whpx', "
         "or 'none' are allowed",
-        default_doc="auto: kvm if a guest really runs under it, else tcg",
+        default_doc="auto: `kvm` if a guest really runs under it, else `tcg`",
         help="Accelerator: none, kvm, tcg, xen, hax, hvf, whpx. Unset: kiln probes KVM with a "
         "tiny guest and falls back to tcg with a warning when KVM cannot run one.",
     )
@@ -283,14 +282,14 @@ class QemuConfig:
         "",
         section="machine",
         since="plugin v1.0.7",
-        default_doc="/usr/share/OVMF/OVMF_CODE.fd when EFI is on",
+        default_doc="`/usr/share/OVMF/OVMF_CODE.fd` when EFI is on",
         help="UEFI code image; setting it turns `efi_boot` on.",
     )
     efi_firmware_vars: str = option(
         "",
         section="machine",
         since="plugin v1.0.7",
-        default_doc="/usr/share/OVMF/OVMF_VARS.fd when EFI is on",
+        default_doc="`/usr/share/OVMF/OVMF_VARS.fd` when EFI is on",
         help="UEFI variables template, copied to `<output_directory>/efivars.fd`; setting it "
         "turns `efi_boot` on.",
     )
@@ -387,7 +386,7 @@ class QemuConfig:
         "",
         section="display",
         since="1.6.6",
-        default_doc="<output_directory>/<vm_name>.monitor",
+        default_doc="`<output_directory>/<vm_name>.monitor`",
         help="Path of the user-visible QMP socket when `qmp_enable` is on.",
     )
 
@@ -416,7 +415,7 @@ class QemuConfig:
         Duration(0.0, "0s"),
         section="boot",
         since="1.6.6",
-        default_doc="PACKER_KEY_INTERVAL, else 100ms",
+        default_doc="`PACKER_KEY_INTERVAL`, else `100ms`",
         help="Delay after each key event while typing.",
     )
     boot_keygroup_interval: Duration = option(

@@ -28,6 +28,7 @@ from kiln.media.checksum import (
     ChecksumError,
     checksum_syntax_errors,
     normalize_legacy,
+    parse_checksum,
     resolve_checksum,
 )
 from kiln.media.floppy import file_errors_floppy
@@ -83,6 +84,7 @@ class _Checks:
         self.ctx = ctx
         self.err = out.errors.append
         self.warn = out.warnings.append
+        self.checked: set[str] = set()
 
     def run(self) -> None:
         # Packer's order (§1.12); kiln's additions come right after the step they belong to.
@@ -215,17 +217,33 @@ class _Checks:
         for message in problems:
             self.err(message)
         if not problems:
+            given = c.iso_checksum
             c.iso_checksum = normalize_legacy(
                 c.iso_checksum, c.iso_checksum_type or None, c.iso_checksum_url or None
             )
+            self._legacy_checksum_warnings(given)
             if c.iso_checksum == "none" and not c.iso_skip_cache:
                 self.warn(
                     "A checksum of 'none' was specified. Since ISO files are so big,\n"
                     "a checksum is highly recommended."
                 )
             first_url = c.iso_url or (c.iso_urls[0] if c.iso_urls else "")
-            if first_url and c.iso_checksum.startswith("file:"):
-                self._resolve_local_checksum_file(first_url)
+            if c.iso_checksum.startswith("file:"):
+                if first_url:
+                    self._resolve_local_checksum_file(first_url)
+            else:  # Packer stores the checksum normalised: "md5:<lower-case hex>"
+                c.iso_checksum = parse_checksum(c.iso_checksum).normalized()
+
+    def _legacy_checksum_warnings(self, given: str) -> None:
+        c = self.c
+        for key in ("iso_checksum_type", "iso_checksum_url"):
+            if getattr(c, key):
+                self.warn(
+                    f"{key} is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
+                    f'seed documents). Write "iso_checksum": "{c.iso_checksum}" instead.'
+                )
+        if given and c.iso_checksum_url and c.iso_checksum_type.lower() != "none":
+            self.warn("iso_checksum_url is ignored because iso_checksum is set")
 
     def _resolve_local_checksum_file(self, first_url: str) -> None:
         """Packer reads the checksum file at validate time; kiln does so for local files
@@ -267,6 +285,7 @@ class _Checks:
         explicit = self.ctx.explicit
         if "http_interface" in explicit and "http_bind_address" in explicit:
             self.err("either http_interface or http_bind_address can be specified")
+        self.choice(c, "http_network_protocol")
         if c.http_network_protocol in ("unix", "unixpacket"):
             self.err(
                 f"http_network_protocol '{c.http_network_protocol}' is not supported by kiln: "
@@ -295,8 +314,10 @@ class _Checks:
                 f"communicator '{comm.communicator}' is not supported by kiln: use 'ssh' "
                 "(or 'none' to let the guest power itself off)"
             )
-        elif comm.communicator == "ssh":
+        if comm.communicator == "ssh":
             self.ssh()
+        else:
+            self.checked.add("ssh_file_transfer_method")  # Packer checks ssh_* only for ssh
         # Packer checks the host port range after the communicator, whatever its type.
         if comm.skip_nat_mapping and not comm.ssh_host:
             comm.ssh_host = "127.0.0.1"
@@ -324,6 +345,7 @@ class _Checks:
             self.err(f"ssh_port must be a TCP port between 1 and 65535, got {comm.ssh_port}")
         if comm.ssh_private_key_file:
             self._check_private_key(comm.ssh_private_key_file)
+        self.choice(comm, "ssh_file_transfer_method")
         if comm.ssh_certificate_file and not comm.ssh_private_key_file:
             self.err("ssh_private_key_file must be specified if ssh_certificate_file is specified")
         if comm.ssh_read_write_timeout.seconds < 0:
@@ -358,6 +380,7 @@ class _Checks:
 
     def disk_options(self) -> None:
         c = self.c
+        self.choice(c, "format")
         if c.use_backing_file and not (c.disk_image and c.format == "qcow2"):
             self.err(
                 "use_backing_file can only be enabled for QCOW2 images and when disk_image is true"
@@ -372,6 +395,9 @@ class _Checks:
 
     def machine(self) -> None:
         c = self.c
+        for name in ("accelerator", "disk_interface", "disk_cache", "disk_discard"):
+            self.choice(c, name)
+        self.choice(c, "disk_detect_zeroes")
         for name in ("cpus", "sockets", "cores", "threads"):
             if getattr(c, name) < 0:
                 self.err(f"{name} must be a positive number")
@@ -440,21 +466,30 @@ class _Checks:
             if not c.vnc_password:
                 c.vnc_password = "".join(secrets.choice(_VNC_ALPHABET) for _ in range(8))
 
+    def choice(self, section: object, name: str) -> None:
+        """One option with a fixed set of values, checked where Packer checks it."""
+        self.checked.add(name)
+        row = next(r for r in option_specs(type(section)) if r.name == name)
+        value = getattr(section, name)
+        if value == "" or value in row.spec.choices:
+            return
+        if name == "ssh_file_transfer_method":
+            head = f"ssh_file_transfer_method ('{value}') is invalid"
+        else:
+            head = row.spec.choice_error or f"{name} is invalid"
+        self.err(
+            f"{head} ({name} = {value!r}; allowed: "
+            + ", ".join(row.spec.choices)
+            + ")"
+            + did_you_mean(str(value), row.spec.choices)
+        )
+
     def choices_and_unsupported(self) -> None:
         for section in (self.c, self.comm):
             for row in option_specs(type(section)):
+                if row.spec.choices and row.name not in self.checked:
+                    self.choice(section, row.name)
                 value = getattr(section, row.name)
-                if row.spec.choices and value != "" and value not in row.spec.choices:
-                    if row.name == "ssh_file_transfer_method":
-                        head = f"ssh_file_transfer_method ('{value}') is invalid"
-                    else:
-                        head = row.spec.choice_error or f"{row.name} is invalid"
-                    self.err(
-                        f"{head} ({row.name} = {value!r}; allowed: "
-                        + ", ".join(row.spec.choices)
-                        + ")"
-                        + did_you_mean(str(value), row.spec.choices)
-                    )
                 changed = row.name in self.ctx.explicit and value != row.default
                 if row.spec.unsupported and changed:
                     self.err(f"{row.name} is not supported by kiln yet: remove it")
@@ -477,7 +512,6 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def _normalize_size(size: str) -> str:
     """Packer: "" or "0" → default; plain digits are megabytes."""
-    size = size.strip()
     if size in ("", "0"):
         return ""
     if size.isdigit():
