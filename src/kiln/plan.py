@@ -36,6 +36,7 @@ from kiln.provisioners.config import (
 from kiln.template import FuncContext, packer_functions, render
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.variables import VariableInputs, resolve_variables
+from kiln.ui.redact import Redactor
 
 SUPPORTED_BUILDERS = ("qemu",)
 # Placeholders for `{{ build `X` }}` while checking provisioners before the build runs.
@@ -102,11 +103,20 @@ class Plan:
 
 
 class ValidationFailed(KilnError):
-    """Errors grouped by where they come from: [(header, [message, …]), …]."""
+    """Errors grouped by where they come from: [(header, [message, …]), …].
 
-    def __init__(self, groups: list[tuple[str, list[str]]], warnings: list[tuple[str, str]]):
-        self.groups = groups
-        self.warnings = warnings
+    Secret values (sensitive variables, passwords) are already replaced by `<sensitive>` in
+    the groups and warnings, so any caller may print them."""
+
+    def __init__(
+        self,
+        groups: list[tuple[str, list[str]]],
+        warnings: list[tuple[str, str]],
+        secrets: Sequence[str] = (),
+    ):
+        redact = Redactor(secrets)
+        self.groups = [(redact(h), [redact(e) for e in errs]) for h, errs in groups]
+        self.warnings = [(scope, redact(w)) for scope, w in warnings]
         super().__init__(self.format())
 
     def format(self) -> str:
@@ -138,7 +148,9 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             warn=warn_global,
         )
     except MultiError as err:
-        raise ValidationFailed([("", err.errors)], warnings) from None
+        raw = {**tpl.variables, **options.cli_vars}
+        given = [raw.get(n) or "" for n in tpl.sensitive_variables]
+        raise ValidationFailed([("", err.errors)], warnings, [v for v in given if v]) from None
     secrets = [variables[n] for n in tpl.sensitive_variables if variables.get(n)]
 
     selected = _select_builds(tpl, options, groups)
@@ -188,6 +200,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 cwd=options.cwd,
                 explicit=frozenset(decoded.explicit),
                 template_dir=tpl.template_dir,
+                functions=funcs,
             ),
         )
         errors.extend(prepared.errors)
@@ -223,9 +236,18 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
         builds.append(build)
 
+    for build in builds:
+        secrets += _secret_values(build.config) + _secret_values(build.comm)
+    secrets = list(dict.fromkeys(secrets))
     if groups:
-        raise ValidationFailed(groups, warnings)
+        raise ValidationFailed(groups, warnings, secrets)
     return Plan(tpl, builds, variables, secrets, warnings)
+
+
+def _secret_values(section: object) -> list[str]:
+    """The values of the options marked `secret` (passwords), to keep out of all output."""
+    rows = [row for row in option_specs(type(section)) if row.spec.secret]
+    return [str(v) for v in (getattr(section, row.name) for row in rows) if v]
 
 
 def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:

@@ -21,8 +21,10 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pycdlib
+if TYPE_CHECKING:
+    import pycdlib
 
 from kiln.media.sources import (
     Entry,
@@ -225,6 +227,8 @@ def make_cd(entries: Sequence[Entry], dest: Path, *, label: str = "packer") -> N
         if image_path in seen:
             raise MediaError(f"{image_path!r} is listed twice for the CD")
         seen.add(image_path)
+    import pycdlib  # slow to import; only needed when building
+
     iso = pycdlib.PyCdlib()
     try:
         iso.new(

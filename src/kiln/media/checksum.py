@@ -36,9 +36,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from kiln.errors import KilnError
 from kiln.media.urls import parse_source, url_path
@@ -344,6 +345,8 @@ async def _read_sumfile(
 
 
 async def _download_sumfile(url: str, client: httpx.AsyncClient | None) -> str:
+    import httpx  # slow to import; only needed for remote checksum files
+
     own = client is None
     http = client or httpx.AsyncClient(timeout=httpx.Timeout(60.0), trust_env=True)
     try:

@@ -19,8 +19,6 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pyfatfs.PyFatFS import PyFatFS
-
 from kiln.media.sources import (
     Entry,
     MediaError,
@@ -289,6 +287,8 @@ def _format(dest: Path, label: bytes, oem: bytes) -> None:
 
 
 def _populate(dest: Path, entries: Sequence[Entry]) -> None:
+    from pyfatfs.PyFatFS import PyFatFS  # slow to import; only needed when building
+
     fs = PyFatFS(str(dest), encoding="ibm437")
     try:
         for image_path, source in entries:

@@ -1,52 +1,128 @@
-"""The `manifest` post-processor: append this build to a JSON manifest (Packer's format)."""
+"""The `manifest` post-processor: append this build to a JSON manifest (Packer's format).
+
+Packer's post-processor/manifest (v1.6.6): the file holds `{"builds": [...],
+"last_run_uuid": ...}`; each build is `name, builder_type, build_time (omitted when 0,
+i.e. with strip_time), files [{name, size}], artifact_id, packer_run_uuid, custom_data`.
+Builds are appended; with `-force` a manifest from another run is started afresh. The
+read-modify-write holds `<output>.lock` (created exclusively, removed after), so parallel
+builds and parallel kiln runs never lose each other's entries. The input artifact is
+always kept and passed on.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from kiln.build.state import Artifact
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ManifestConfig
+from kiln.postprocessors.gojson import marshal_indent, sorted_map
 from kiln.postprocessors.runner import PostContext, PostResult
+from kiln.provisioners.base import RUN_UUID
 
-# One id per kiln run, like Packer's PACKER_RUN_UUID.
-RUN_UUID = str(uuid.uuid4())
+LOCK_ATTEMPTS = 50
+LOCK_DELAY = 0.1
+
+
+class ManifestError(KilnError):
+    """The manifest file could not be read, parsed, locked or written."""
+
+
+@contextlib.contextmanager
+def manifest_lock(path: Path) -> Iterator[None]:
+    """Hold `<path>.lock` (O_EXCL), as Packer does; waits up to ~5 s for another writer."""
+    lock = Path(f"{path}.lock")
+    for _ in range(LOCK_ATTEMPTS):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            time.sleep(LOCK_DELAY)
+            continue
+        except OSError as err:
+            raise ManifestError(f"Unable to lock {path} ({lock}): {err.strerror}") from None
+        os.close(fd)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+        return
+    raise ManifestError(
+        f"Unable to lock {path}: {lock} exists and was not released within "
+        f"{LOCK_ATTEMPTS * LOCK_DELAY:g}s; if no other build is writing the manifest, delete it"
+    )
+
+
+def manifest_entry(config: ManifestConfig, artifact: Artifact, ctx: PostContext) -> dict[str, object]:
+    files = []
+    for f in artifact.files:
+        try:
+            size = f.stat().st_size
+        except OSError:
+            size = 0
+        files.append({"name": f.name if config.strip_path else str(f), "size": size})
+    entry: dict[str, object] = {"name": ctx.plan.name, "builder_type": ctx.plan.type}
+    if not config.strip_time:
+        entry["build_time"] = int(time.time())
+    entry["files"] = files or None
+    entry["artifact_id"] = artifact.id
+    entry["packer_run_uuid"] = RUN_UUID
+    entry["custom_data"] = sorted_map(config.custom_data if "custom_data" in ctx.step.raw
+                                      else None)  # fmt: skip
+    return entry
+
+
+def update_manifest(path: Path, entry: dict[str, object], *, force: bool) -> None:
+    """Append `entry` to the manifest at `path` (created if missing)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as err:
+        raise ManifestError(f"Unable to open {path} for reading: {err.strerror}") from None
+    manifest: dict[str, object] = {"builds": [], "last_run_uuid": ""}
+    if text:
+        try:
+            loaded = json.loads(text)
+        except ValueError as err:
+            raise ManifestError(f"Unable to parse content from {path}: {err}") from None
+        if not isinstance(loaded, dict) or not isinstance(loaded.get("builds") or [], list):
+            raise ManifestError(
+                f'Unable to parse content from {path}: not a Packer manifest (an object with '
+                'a "builds" list); move it away or choose another "output"'
+            )
+        manifest = {"builds": loaded.get("builds") or [],
+                    "last_run_uuid": loaded.get("last_run_uuid", "")}  # fmt: skip
+    if force and manifest["last_run_uuid"] != RUN_UUID:
+        manifest = {"builds": [], "last_run_uuid": ""}
+    builds = manifest["builds"]
+    if not isinstance(builds, list):  # for the type checker: checked above
+        raise ManifestError(f"Unable to parse content from {path}")
+    builds.append(entry)
+    manifest["last_run_uuid"] = RUN_UUID
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(marshal_indent(manifest), encoding="utf-8")
+        tmp.chmod(0o664)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ManifestError(f"Unable to write {path}: {err.strerror}") from None
 
 
 async def run_manifest(config: ManifestConfig, artifact: Artifact, ctx: PostContext) -> PostResult:
-    path = Path(config.output)
-    files = []
-    for f in artifact.files:
-        name = f.name if config.strip_path else str(f)
-        files.append({"name": name, "size": f.stat().st_size if f.exists() else 0})
-    entry: dict[str, object] = {
-        "name": ctx.plan.name,
-        "builder_type": ctx.plan.type,
-        "build_time": 0 if config.strip_time else int(time.time()),
-        "files": files,
-        "artifact_id": artifact.id,
-        "packer_run_uuid": RUN_UUID,
-        "custom_data": dict(config.custom_data) or None,
-    }
-    manifest: dict[str, object] = {"builds": [], "last_run_uuid": ""}
-    if path.exists():
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise KilnError(f"Unable to read the existing manifest {path}: {err}") from None
-        if not isinstance(manifest.get("builds"), list):
-            raise KilnError(f'{path} is not a Packer manifest (no "builds" list)')
-    builds = manifest["builds"]
-    assert isinstance(builds, list)
-    builds.append(entry)
-    manifest["last_run_uuid"] = RUN_UUID
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    ctx.say(f"Writing manifest to {path}")
+    path = ctx.resolve(config.output)
+    entry = manifest_entry(config, artifact, ctx)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ManifestError(f"Unable to write {path}: {err.strerror}") from None
+    # No await between read and write: builds of this run cannot interleave here.
+    with manifest_lock(path):
+        update_manifest(path, entry, force=ctx.force)
+    ctx.say(f"Added this build to the manifest {config.output}")
     return PostResult(artifact, keep_input=True, force_keep=True)

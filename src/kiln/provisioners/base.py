@@ -1,54 +1,88 @@
-"""What a provisioner gets to work with, and the loop that runs a build's provisioners."""
+"""What a provisioner gets to work with, and the loop that runs one provisioner.
+
+`run_provisioner` applies the common keys the way Packer's core wraps a provisioner
+(packer/core.go, packer/provisioner.go, packer/provisioner_timeout.go at v1.6.6): each
+attempt pauses `pause_before`, then runs under `timeout`; `max_retries` repeats failed
+attempts. Packer 1.6.6 ignores `timeout` when `pause_before` is set (an `else if`); kiln
+applies both, as the documentation promises.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiln.boot.duration import format_go_duration
 from kiln.communicator import SshCommunicator
 from kiln.errors import KilnError
-from kiln.options import decode_sections
+from kiln.options import Duration, decode_sections, option_specs
 from kiln.plan import BuildPlan, StepPlan, _render_tree
 from kiln.provisioners.config import PROVISIONER_TYPES
+from kiln.template.gostrconv import quote
+
+# Packer's ProvisionHook.Run, word for word.
+NO_COMMUNICATOR = (
+    "No communicator found for provisioners! This is usually because the\n"
+    '`communicator` config was set to "none". If you have any provisioners\n'
+    "then a communicator is required. Please fix this to continue."
+)
 
 
 class ProvisionerError(KilnError):
     """A provisioner failed; the message names it and says why."""
 
 
+def _ignore(_message: str) -> None:
+    return None
+
+
 @dataclass
 class ProvisionContext:
-    """One build's view for provisioners: where to run, what to print, template data."""
+    """One build's view for provisioners: where to run, what to print, template data.
+
+    `build_values` are Packer's generated data (`{{ build `Host` }}`, ...: ID, Host, Port,
+    User, Password, SSHPublicKey, SSHPrivateKey, ConnType, PackerRunUUID, PackerHTTPAddr,
+    PackerHTTPIP, PackerHTTPPort). `explicit` names the options the template set for the
+    provisioner being run (some defaults depend on it, as in Packer's Prepare).
+    """
 
     plan: BuildPlan
     say: Callable[[str], None]
     message: Callable[[str], None]
     comm: SshCommunicator | None
     build_values: dict[str, str] = field(default_factory=dict)
-    http_addr: str = ""
+    error: Callable[[str], None] = _ignore
     cwd: Path = field(default_factory=Path.cwd)
-    reconnect: Callable[[], Any] | None = None  # async () -> SshCommunicator
+    explicit: frozenset[str] = frozenset()
 
     def functions(self) -> dict[str, Any]:
         return self.plan.functions(self.build_values)
 
-    def env_defaults(self) -> dict[str, str]:
-        """The variables Packer sets for every script."""
-        env = {"PACKER_BUILD_NAME": self.plan.name, "PACKER_BUILDER_TYPE": self.plan.type}
-        if self.http_addr:
-            env["PACKER_HTTP_ADDR"] = self.http_addr
-        return env
+    def resolve(self, name: str) -> Path:
+        """A local path from the template, relative to the directory kiln runs in."""
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else self.cwd / path
 
 
-def render_step_config(step: StepPlan, ctx: ProvisionContext) -> Any:
-    """The provisioner's options rendered with the real build values, decoded again."""
-    cls = PROVISIONER_TYPES[step.type]
-    late = {name for name in ("execute_command",)}
+def go_duration(value: Duration | float) -> str:
+    """A duration as Go prints it (`5m0s`, `1.5s`), like Packer's messages."""
+    seconds = value.seconds if isinstance(value, Duration) else value
+    return format_go_duration(round(seconds * 1e9))
+
+
+def late_keys(cls: type) -> set[str]:
+    return {row.name for row in option_specs(cls) if row.spec.late}
+
+
+def render_step_config(step: StepPlan, ctx: ProvisionContext, types: Mapping[str, type]) -> Any:
+    """The step's options rendered with the real build values, decoded again."""
+    cls = types[step.type]
     errors: list[str] = []
-    rendered = _render_tree(step.raw, ctx.functions(), late, "", errors)
+    rendered = _render_tree(step.raw, ctx.functions(), late_keys(cls), "", errors)
     decoded = decode_sections(rendered, [cls])
     errors += decoded.errors
     if errors:
@@ -56,36 +90,50 @@ def render_step_config(step: StepPlan, ctx: ProvisionContext) -> Any:
     return decoded.get(cls)
 
 
-async def run_provisioner(step: StepPlan, ctx: ProvisionContext) -> None:
-    """Run one provisioner with its pause_before, timeout and max_retries."""
+def _located(step: StepPlan, err: KilnError) -> ProvisionerError:
+    text = str(err)
+    prefix = f"{step.where} ({step.type}): "
+    return ProvisionerError(text if text.startswith(prefix) else prefix + text)
+
+
+async def _attempt(step: StepPlan, ctx: ProvisionContext) -> None:
     from kiln.provisioners.registry import RUNNERS
 
-    runner = RUNNERS[step.type]
     if step.pause_before.seconds > 0:
-        ctx.say(f"Pausing {step.pause_before} before the next provisioner...")
+        ctx.say(f"Pausing {go_duration(step.pause_before)} before the next provisioner...")
         await asyncio.sleep(step.pause_before.seconds)
-    attempts = max(step.max_retries, 0) + 1
-    for attempt in range(1, attempts + 1):
-        config = render_step_config(step, ctx)
+    config = render_step_config(step, ctx, PROVISIONER_TYPES)
+    runner = RUNNERS[step.type]
+    run_ctx = dataclasses.replace(ctx, explicit=frozenset(step.raw))
+    if step.timeout.seconds <= 0:
+        await runner(config, run_ctx)
+        return
+    ctx.say(f"Setting a {go_duration(step.timeout)} timeout for the next provisioner...")
+    try:
+        async with asyncio.timeout(step.timeout.seconds):
+            await runner(config, run_ctx)
+    except TimeoutError:
+        ctx.error("Cancelling provisioner after a timeout...")
+        raise ProvisionerError(
+            f"{step.where} ({step.type}) did not finish within its timeout "
+            f"({go_duration(step.timeout)}); raise `timeout` or make the provisioner faster"
+        ) from None
+
+
+async def run_provisioner(step: StepPlan, ctx: ProvisionContext) -> None:
+    """Run one provisioner with its pause_before, timeout and max_retries (Packer's order)."""
+    try:
+        await _attempt(step, ctx)
+        return
+    except KilnError as err:
+        error = _located(step, err)
+    for left in range(max(step.max_retries, 0), 0, -1):
+        ctx.say(f"Provisioner failed with {quote(str(error))}, retrying with {left} trie(s) left")
         try:
-            async with asyncio.timeout(step.timeout.seconds or None):
-                await runner(config, ctx)
+            await _attempt(step, ctx)
             return
-        except TimeoutError:
-            error: KilnError = ProvisionerError(
-                f"{step.where} ({step.type}) did not finish within its timeout ({step.timeout})"
-            )
         except KilnError as err:
-            error = err
-        if attempt == attempts:
-            raise error
-        ctx.say(f"Provisioner failed ({error}); retrying ({attempt}/{step.max_retries})...")
-
-
-def flatten_env(env: Mapping[str, str], fmt: str = "%s='%s' ") -> str:
-    """Packer's `{{.Vars}}`: sorted, single quotes escaped for the shell."""
-    parts = []
-    for key in sorted(env):
-        value = env[key].replace("'", "'\"'\"'")
-        parts.append(fmt.replace("%s", key, 1).replace("%s", value, 1))
-    return "".join(parts)
+            error = _located(step, err)
+    if step.max_retries > 0:
+        ctx.say("retry limit reached.")
+    raise error

@@ -1,24 +1,35 @@
-"""The `breakpoint` provisioner: pause the build until the user presses Enter."""
+"""The `breakpoint` provisioner: pause the build until the user presses Enter.
+
+Messages are Packer's (provisioner/breakpoint/provisioner.go). Packer asks on its UI even
+without a terminal; kiln fails with a clear message instead of waiting for input that
+cannot come (CI, `-machine-readable` pipelines, stdin from /dev/null).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TextIO
 
 from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import BreakpointConfig
 
 
-async def run_breakpoint(config: BreakpointConfig, ctx: ProvisionContext) -> None:
+async def run_breakpoint(
+    config: BreakpointConfig, ctx: ProvisionContext, stdin: TextIO | None = None
+) -> None:
+    stream = stdin if stdin is not None else sys.stdin
+    note = f' with note "{config.note}"' if config.note else ""
     if config.disable:
-        ctx.say("Breakpoint is disabled, continuing...")
+        ctx.say(f"Breakpoint provisioner{note} disabled; continuing...")
         return
-    if not sys.stdin.isatty():
+    if stream is None or stream.closed or not stream.isatty():
         raise ProvisionerError(
-            "breakpoint: standard input is not a terminal, so nobody can press Enter to "
-            'continue; set "disable": true or run kiln from a terminal'
+            f"breakpoint{note}: standard input is not a terminal, so nobody can press Enter "
+            'to continue; run kiln from a terminal, or set "disable": true on the breakpoint'
         )
-    note = f"\n{config.note}" if config.note else ""
-    ctx.say(f"Pausing at breakpoint provisioner with note: {config.note!r}.{note}\n"
-            "Press enter to continue.")  # fmt: skip
-    await asyncio.to_thread(sys.stdin.readline)
+    ctx.say(f"Pausing at breakpoint provisioner{note}.")
+    ctx.say("Press enter to continue.")
+    line = await asyncio.to_thread(stream.readline)
+    if line == "":
+        raise ProvisionerError("breakpoint: standard input was closed before Enter was pressed")

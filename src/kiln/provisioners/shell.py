@@ -1,138 +1,161 @@
 """The `shell` provisioner: upload scripts (or `inline` commands) and run them over SSH.
 
-Follows Packer's shell provisioner: each script is uploaded to `remote_path`, run with
-`execute_command` (`chmod +x {{.Path}}; {{.Vars}} {{.Path}}`), its output streamed with
-the build name, and removed afterwards unless `skip_clean`. Starting a script is retried
-until `start_retry_timeout` while the guest is unreachable; with `expect_disconnect`, a
-script that reboots the guest (dropping the connection) counts as success.
+Follows Packer's provisioner/shell/provisioner.go: one remote path per provisioner
+(`remote_path`, else `<remote_folder>/<remote_file>`, `remote_file` defaulting to
+`script_NNNN.sh`); each script is uploaded there (CRLF → LF unless `binary`), made
+executable and run with `execute_command`, whose data are `{{.Vars}}` (the environment,
+see `kiln.provisioners.envvars`), `{{.Path}}`, `{{.EnvVarFile}}` and the build's values.
+Upload and start are retried for `start_retry_timeout` while the guest is unreachable;
+a command cut off by a lost connection (a reboot) counts as success with
+`expect_disconnect`. The script is removed afterwards (retried the same way) unless
+`skip_clean`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
-from pathlib import Path
+import shlex
 
 from kiln.communicator import CommandDisconnected, SshCommunicator
-from kiln.errors import KilnError
-from kiln.provisioners.base import ProvisionContext, ProvisionerError, flatten_env
+from kiln.provisioners.base import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.config import ShellConfig
+from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
+from kiln.provisioners.retry import retry_until
 from kiln.template import render
 
+INLINE_NAME = "<inline script>"
+DISCONNECT_STATUS = 2300218  # Packer's packersdk.CmdDisconnect
+ENV_FILE_EXECUTE = "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
+ENV_FILE_FORMAT = "export %s='%s'\n"
+DEFAULT_FORMAT = "%s='%s' "
+DISCONNECTED_MESSAGE = (
+    "Script disconnected unexpectedly. If you expected your script to disconnect, i.e. from "
+    'a restart, you can try adding `"expect_disconnect": true` or `"valid_exit_codes": '
+    "[0, 2300218]` to the shell provisioner parameters."
+)
 
-def _scripts(config: ShellConfig) -> list[tuple[str, bytes]]:
-    """(name for messages, content) of every script to run, in order."""
+
+def unix_line_endings(data: bytes) -> bytes:
+    """Packer's UnixReader: each line ends in LF (a CR before it dropped), last one too."""
+    if not data:
+        return b""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join(line.removesuffix(b"\r") + b"\n" for line in lines)
+
+
+def go_int_list(values: list[int]) -> str:
+    """A list of ints as Go's %v prints it: `[0 2300218]`."""
+    return "[" + " ".join(str(v) for v in values) + "]"
+
+
+def scripts_of(config: ShellConfig, ctx: ProvisionContext) -> list[tuple[str, bytes]]:
+    """(name shown in messages, content to upload) of every script, in order."""
     if config.inline:
-        body = f"#!{config.inline_shebang}\n" + "\n".join(config.inline) + "\n"
-        return [("<inline script>", body.encode())]
-    names = [config.script] if config.script else list(config.scripts)
+        body = f"#!{config.inline_shebang}\n" + "".join(f"{line}\n" for line in config.inline)
+        return [(INLINE_NAME, body.encode())]
     out = []
-    for name in names:
+    for name in [config.script] if config.script else config.scripts:
         try:
-            data = Path(name).expanduser().read_bytes()
+            data = ctx.resolve(name).read_bytes()
         except OSError as err:
-            raise ProvisionerError(f"Error opening shell script {name}: {err}") from None
-        if not config.binary:
-            data = data.replace(b"\r\n", b"\n")
-        out.append((name, data))
+            raise ProvisionerError(
+                f"Error opening shell script: {name}: {err.strerror or err}"
+            ) from None
+        out.append((name, data if config.binary else unix_line_endings(data)))
     return out
 
 
-def _env(config: ShellConfig, ctx: ProvisionContext) -> dict[str, str]:
-    env = ctx.env_defaults()
-    env.update(config.env)
-    for pair in config.environment_vars:
-        key, _, value = pair.partition("=")
-        env[key] = value
-    return env
-
-
-async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
-    env = _env(config, ctx)
-    fmt = config.env_var_format or "%s='%s' "
-    for name, content in _scripts(config):
-        remote_file = config.remote_file or f"script_{random.randint(0, 9999)}.sh"
-        remote_path = config.remote_path or f"{config.remote_folder.rstrip('/')}/{remote_file}"
-        ctx.say(f"Provisioning with shell script: {name}")
-        data = {"Path": remote_path, "Vars": flatten_env(env, fmt)}
-        env_file = ""
-        if config.use_env_var_file:
-            env_file = f"{config.remote_folder.rstrip('/')}/varfile_{random.randint(0, 9999)}.sh"
-            data["EnvVarFile"] = env_file
-            data["Vars"] = ""
-        execute = config.execute_command
-        if config.use_env_var_file and execute == ShellConfig.execute_command:
-            execute = "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
-        command = render(execute, data, ctx.functions(), where="execute_command")
-        deadline = time.monotonic() + config.start_retry_timeout.seconds
-        status = await _start_with_retries(
-            ctx, deadline, config, remote_path, content, env_file, env, command
-        )
-        if status is not None and status not in config.valid_exit_codes:
-            raise ProvisionerError(
-                f"Script exited with non-zero exit status: {status}. Allowed exit codes are: "
-                f"{config.valid_exit_codes} (script: {name})"
-            )
-        if not config.skip_clean and status is not None:
-            await _cleanup(ctx, [remote_path, env_file] if env_file else [remote_path])
-        if config.pause_after.seconds > 0:
-            await asyncio.sleep(config.pause_after.seconds)
-
-
-async def _comm(ctx: ProvisionContext) -> SshCommunicator:
+def require_comm(ctx: ProvisionContext, kind: str) -> SshCommunicator:
     if ctx.comm is None:
-        raise ProvisionerError("the shell provisioner needs a communicator (communicator is none)")
+        raise ProvisionerError(
+            f'the {kind} provisioner needs a communicator, but this build has "communicator": '
+            '"none"; use shell-local instead, or configure SSH'
+        )
     return ctx.comm
 
 
-async def _start_with_retries(
-    ctx: ProvisionContext,
-    deadline: float,
-    config: ShellConfig,
-    remote_path: str,
-    content: bytes,
-    env_file: str,
-    env: dict[str, str],
-    command: str,
-) -> int | None:
-    """Upload and run; return the exit status (None: disconnected, as expected)."""
-    delay = 0.5
-    while True:
-        comm = await _comm(ctx)
-        started = False
-        try:
+def exit_status_error(name: str, status: int, allowed: list[int]) -> ProvisionerError:
+    return ProvisionerError(
+        f"Script exited with non-zero exit status: {status}. Allowed exit codes are: "
+        f"{go_int_list(allowed)} (script: {name})"
+    )
+
+
+async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
+    comm = require_comm(ctx, "shell")
+    scripts = scripts_of(config, ctx)
+    env = packer_env(ctx.plan.name, ctx.plan.type, ctx.build_values,
+                     config.environment_vars, config.env)  # fmt: skip
+    if bad := bad_names(env):
+        raise ProvisionerError(
+            f"environment variable name {bad[0]!r} is invalid: use letters, digits and "
+            "underscores, not starting with a digit"
+        )
+    env_format = config.env_var_format or (
+        ENV_FILE_FORMAT if config.use_env_var_file else DEFAULT_FORMAT
+    )
+    execute = config.execute_command
+    if config.use_env_var_file and "execute_command" not in ctx.explicit:
+        execute = ENV_FILE_EXECUTE
+    folder = config.remote_folder or "/tmp"
+    remote_file = config.remote_file or f"script_{random.randrange(9999)}.sh"
+    remote_path = config.remote_path or f"{folder}/{remote_file}"
+    wait = config.start_retry_timeout.seconds or 300.0
+    flattened = flatten_env(env, env_format)
+
+    env_file = ""
+    if config.use_env_var_file:
+        env_file = f"{folder}/varfile_{random.randrange(9999)}.sh"
+        content = flattened.encode()
+        if not config.binary:
+            content = unix_line_endings(content)
+        await retry_until(wait, lambda: comm.upload(content, env_file, mode=0o600),
+                          notice=ctx.message)  # fmt: skip
+
+    for name, content in scripts:
+        ctx.say(f"Provisioning with shell script: {name}")
+        data: dict[str, object] = dict(ctx.build_values)
+        data.update(Vars=flattened, EnvVarFile=env_file, Path=remote_path)
+        command = render(execute, data, ctx.functions(), where="execute_command")
+
+        async def upload_and_run(content: bytes = content, command: str = command) -> int:
             await comm.upload(content, remote_path, mode=0o755)
-            if env_file:
-                lines = "".join(f"export {k}={_quote(v)}\n" for k, v in sorted(env.items()))
-                await comm.upload(lines.encode(), env_file, mode=0o644)
-            started = True
-            return await comm.run(command, stdout=ctx.message, stderr=ctx.message)
-        except CommandDisconnected:
-            if config.expect_disconnect:
-                ctx.say("Remote end disconnected (expect_disconnect is set): continuing")
-                return None
-            raise ProvisionerError(
-                "Script disconnected unexpectedly. If you expected your script to disconnect, "
-                'i.e. from a restart, you can try adding `"expect_disconnect": true` or '
-                '`"valid_exit_codes": [0, 2300218]` to the shell provisioner parameters.'
-            ) from None
-        except KilnError as err:
-            if started or time.monotonic() >= deadline:
-                raise ProvisionerError(f"Error running script: {err}") from None
-            ctx.message(f"Retrying to start the script: {err}")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            try:
+                return await comm.run(command, stdout=ctx.message, stderr=ctx.message)
+            except CommandDisconnected:
+                return DISCONNECT_STATUS
+
+        status = await retry_until(wait, upload_and_run, notice=ctx.message)
+        if status == DISCONNECT_STATUS:
+            if not (config.expect_disconnect or DISCONNECT_STATUS in config.valid_exit_codes):
+                raise ProvisionerError(DISCONNECTED_MESSAGE + f" (script: {name})")
+            ctx.message("The connection was lost while the script ran (expect_disconnect)")
+        elif status not in (config.valid_exit_codes or [0]):
+            raise exit_status_error(name, status, config.valid_exit_codes or [0])
+        if not config.skip_clean:
+            await remove_remote(comm, remote_path, wait, ctx)
+
+    if env_file and not config.skip_clean:
+        await remove_remote(comm, env_file, wait, ctx)
+    if config.pause_after.seconds > 0:
+        ctx.say(f"Pausing {go_duration(config.pause_after)} after this provisioner...")
+        await asyncio.sleep(config.pause_after.seconds)
 
 
-async def _cleanup(ctx: ProvisionContext, paths: list[str]) -> None:
-    comm = await _comm(ctx)
-    quoted = " ".join(_quote(p) for p in paths)
-    status = await comm.run(f"rm -f {quoted}", stdout=ctx.message, stderr=ctx.message)
+async def remove_remote(comm: SshCommunicator, path: str, wait: float,
+                        ctx: ProvisionContext) -> None:  # fmt: skip
+    """`rm -f` the uploaded file, retried while the guest reboots (Packer's cleanup)."""
+
+    async def remove() -> int:
+        return await comm.run(f"rm -f {shlex.quote(path)}", stdout=ctx.message,
+                              stderr=ctx.message)  # fmt: skip
+
+    status = await retry_until(wait, remove, notice=ctx.message)
     if status != 0:
-        raise ProvisionerError(f"Error removing temporary script at {paths[0]}: exit {status}")
-
-
-def _quote(value: str) -> str:
-    """Single-quote for a POSIX shell."""
-    return "'" + value.replace("'", "'\"'\"'") + "'"
+        raise ProvisionerError(
+            f"Error removing temporary script at {path}! (rm -f exited with {status}; set "
+            '"skip_clean": true to leave it)'
+        )

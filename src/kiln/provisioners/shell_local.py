@@ -1,4 +1,11 @@
-"""The `shell-local` provisioner (and post-processor): run commands on the kiln host."""
+"""The `shell-local` provisioner (and post-processor): run commands on the kiln host.
+
+Packer's SDK shell-local/run.go: `command` is one inline line; inline lines become a
+temporary script (0700, `inline_shebang`); each script runs as `execute_command` (an argv,
+default `/bin/sh -c "{{.Vars}} {{.Script}}"`) with `{{.Script}}` (and `{{.Command}}`) the
+script's absolute path and `{{.Vars}}` the environment (`kiln.provisioners.envvars`). The
+child inherits kiln's environment; Packer's variables reach it through `{{.Vars}}` only.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +15,70 @@ import tempfile
 from pathlib import Path
 
 from kiln import proc
-from kiln.provisioners.base import ProvisionContext, ProvisionerError, flatten_env
+from kiln.errors import KilnError
+from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import ShellLocalConfig
+from kiln.provisioners.envvars import flatten_env, packer_env
+from kiln.provisioners.shell import exit_status_error
 from kiln.template import render
 
 
-async def run_shell_local(config: ShellLocalConfig, ctx: ProvisionContext,
-                          extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
-    if (
-        config.only_on
-        and sys.platform not in config.only_on
-        and not (sys.platform.startswith("linux") and "linux" in config.only_on)
-    ):
-        ctx.say(f"Skipping shell-local: only_on is {config.only_on}")
+def go_os(platform: str = sys.platform) -> str:
+    """Python's platform name as Go's runtime.GOOS (what `only_on` lists)."""
+    for prefix, name in (("linux", "linux"), ("darwin", "darwin"), ("freebsd", "freebsd"),
+                         ("openbsd", "openbsd"), ("sunos", "solaris"), ("win32", "windows")):
+        if platform.startswith(prefix):
+            return name
+    return platform
+
+
+def _inline_script(config: ShellLocalConfig) -> Path:
+    lines = config.inline or [config.command]
+    fd, name = tempfile.mkstemp(prefix="packer-shell")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        if config.inline_shebang:
+            f.write(f"#!{config.inline_shebang}\n")
+        f.writelines(f"{line}\n" for line in lines)
+    path = Path(name)
+    path.chmod(0o700)
+    return path
+
+
+async def run_shell_local(config: ShellLocalConfig, ctx: ProvisionContext) -> None:
+    if config.only_on and go_os() not in config.only_on:
+        ctx.say("Skipping shell-local due to runtime OS")
         return
-    env = ctx.env_defaults()
-    env.update(extra_env or {})
-    env.update(config.env)
-    for pair in config.environment_vars:
-        key, _, value = pair.partition("=")
-        env[key] = value
-    scripts: list[Path] = []
-    temp: Path | None = None
-    if config.inline or config.command:
-        lines = config.inline or [config.command]
-        fd, name = tempfile.mkstemp(prefix="kiln-shell-local-", suffix=".sh")
-        with os.fdopen(fd, "w") as f:
-            f.write(f"#!{config.inline_shebang}\n" + "\n".join(lines) + "\n")
-        temp = Path(name)
-        temp.chmod(0o700)
-        scripts.append(temp)
-    else:
-        scripts = [Path(s) for s in ([config.script] if config.script else config.scripts)]
+    env = packer_env(ctx.plan.name, ctx.plan.type, ctx.build_values,
+                     config.environment_vars, config.env)  # fmt: skip
+    flattened = flatten_env(env, config.env_var_format or "%s='%s' ")
+    temp = _inline_script(config) if (config.inline or config.command) else None
+    scripts = [temp] if temp is not None else [
+        ctx.resolve(s) for s in ([config.script] if config.script else config.scripts)
+    ]
     try:
         for script in scripts:
-            ctx.say(f"Running local shell script: {script if script != temp else '<inline>'}")
-            data = {"Vars": flatten_env(env, config.env_var_format or "%s='%s' "),
-                    "Script": str(script), "Command": config.command}  # fmt: skip
-            argv = [render(a, data, ctx.functions(), where="execute_command")
-                    for a in config.execute_command]  # fmt: skip
-            result = await proc.run(argv, check=False, env=env, on_stdout=ctx.message,
-                                    on_stderr=ctx.message)  # fmt: skip
-            if result.returncode not in config.valid_exit_codes:
+            absolute = str(script.absolute())
+            data: dict[str, object] = dict(ctx.build_values)
+            data.update(Vars=flattened, Script=absolute, Command=absolute)
+            argv = [render(arg, data, ctx.functions(), where="execute_command")
+                    for arg in config.execute_command]  # fmt: skip
+            if not argv:
                 raise ProvisionerError(
-                    f"Erroneous exit code {result.returncode} while executing script: {script}\n"
-                    "Please see output above for more information."
+                    "Error launching command via shell-local communicator: No ExecuteCommand "
+                    "provided"
                 )
+            ctx.say(f"Running local shell script: {script}")
+            try:
+                result = await proc.run(argv, check=False, on_stdout=ctx.message,
+                                        on_stderr=ctx.message, cwd=ctx.cwd)  # fmt: skip
+            except KilnError as err:
+                raise ProvisionerError(
+                    f"Error executing script: {absolute}\n\n{err}\n"
+                    "Please see output above for more information."
+                ) from None
+            status = result.returncode
+            if status not in (config.valid_exit_codes or [0]):
+                raise exit_status_error(absolute, status, config.valid_exit_codes or [0])
     finally:
         if temp is not None:
             temp.unlink(missing_ok=True)

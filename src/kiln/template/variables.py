@@ -89,7 +89,8 @@ def resolve_variables(
             raise TemplateError(
                 f"variable not set: {name}: Please make sure that the variable you're "
                 "referencing has been defined; Packer treats all variables used to "
-                f"interpolate other user variables as required{did_you_mean(name, raw)}"
+                "interpolate other user variables as required"
+                + ("" if name in raw else did_you_mean(name, raw))
             )
         if name in resolving:
             cycle = " → ".join([*resolving[resolving.index(name) :], name])

@@ -13,7 +13,7 @@ import re
 import secrets
 import shutil
 import string
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +41,6 @@ from kiln.template import parse
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"^\d+[bkmgt]?$")
 CDROM_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")
-BOOT_FIELDS = ("HTTPIP", "HTTPPort", "Name", "SSHPublicKey")
-QEMUARGS_FIELDS = ("HTTPIP", "HTTPPort", "HTTPDir", "HTTPContent", "OutputDir", "Name",
-                   "SSHHostPort")  # fmt: skip
 DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 # Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
@@ -59,6 +56,8 @@ class PrepareContext:
     explicit: frozenset[str] = frozenset()
     # Where a relative checksum file is also looked for (kiln; Packer: cwd only).
     template_dir: Path | None = None
+    # The build's template functions: late templates are tried with them at validate time.
+    functions: Mapping[str, Callable[..., object]] | None = None
 
 
 @dataclass
@@ -173,33 +172,53 @@ class _Checks:
                 continue
             commands.append((f"boot_steps[{i}]", step[0]))
         for where, text in commands:
-            self._check_late_template(where, text, BOOT_FIELDS)
+            self._check_late_template(where, text, self._boot_sample())
             for message in validate_boot_command(text):
                 self.err(message if where == "boot_command" else f"{where}: {message}")
         for i, row in enumerate(c.qemuargs):
             if not row:
                 self.err(f"qemuargs[{i}] is empty: each row is a switch and its values")
             for j, arg in enumerate(row):
-                self._check_late_template(f"qemuargs[{i}][{j}]", arg, QEMUARGS_FIELDS)
+                self._check_late_template(f"qemuargs[{i}][{j}]", arg, self._qemuargs_sample())
 
     def boot_steps_conflict(self) -> None:
         if self.c.boot_command and self.c.boot_steps:
             self.err("boot_command and boot_steps cannot be used together")
 
-    def _check_late_template(self, where: str, text: str, allowed: tuple[str, ...]) -> None:
+    def _boot_sample(self) -> dict[str, object]:
+        return {"HTTPIP": "10.0.2.2", "HTTPPort": 8000, "Name": self.c.vm_name,
+                "SSHPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiln kiln"}  # fmt: skip
+
+    def _qemuargs_sample(self) -> dict[str, object]:
+        c = self.c
+        return {"HTTPIP": "10.0.2.2", "HTTPPort": 8000, "HTTPDir": c.http_directory,
+                "HTTPContent": dict(c.http_content), "OutputDir": c.output_directory,
+                "Name": c.vm_name, "SSHHostPort": 2222}  # fmt: skip
+
+    def _check_late_template(self, where: str, text: str, sample: dict[str, object]) -> None:
+        """A template rendered at build time: parse it, check its fields, and try it with
+        sample data so that unknown variables or bad calls fail now, not mid-build."""
         if "{{" not in text:
             return
+        allowed = tuple(sample)
         try:
             tpl = parse(text, where=where)
         except TemplateError as err:
-            self.err(f"invalid '{where}': {err}")
+            self.err(str(err))  # names `where`, line and column
             return
-        for name in sorted(tpl.fields() - set(allowed)):
+        unknown = sorted(tpl.fields() - set(allowed))
+        for name in unknown:
             self.err(
                 f"invalid '{where}': {{{{ .{name} }}}} is not available here"
                 f"{did_you_mean(name, allowed)}; available: "
                 + ", ".join(f"{{{{ .{a} }}}}" for a in allowed)
             )
+        if self.ctx.functions is None or unknown:
+            return
+        try:
+            tpl.render(sample, self.ctx.functions)
+        except TemplateError as err:
+            self.err(str(err))
 
     def iso(self) -> None:
         c = self.c
@@ -493,7 +512,8 @@ class _Checks:
                 changed = row.name in self.ctx.explicit and value != row.default
                 if row.spec.unsupported and changed:
                     self.err(f"{row.name} is not supported by kiln yet: remove it")
-                if row.spec.inert and changed:
+                winrm_error = row.spec.section == "winrm" and self.comm.communicator == "winrm"
+                if row.spec.inert and changed and not winrm_error:
                     self.warn(
                         f"{row.name} is accepted for compatibility but has no effect in kiln "
                         "(docs/options/qemu.md says why)"

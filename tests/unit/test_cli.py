@@ -1,0 +1,383 @@
+"""The command line: Go-style flags, verbs, exit codes, usage errors, validate's output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_options_qemu import BASE
+
+from kiln import __version__
+from kiln.cli.args import (
+    BUILD_FLAGS,
+    GLOBAL_FLAGS,
+    HelpRequested,
+    UsageError,
+    normalize_argv,
+    parse_args,
+    parse_cli_vars,
+    split_list,
+    usage,
+)
+from kiln.cli.main import USAGE, main
+
+KILN = Path(sys.executable).with_name("kiln")
+BUILD = {f.name: f for f in (*GLOBAL_FLAGS, *BUILD_FLAGS)}
+
+
+def write(tmp_path: Path, template: dict[str, object]) -> Path:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    return path
+
+
+@pytest.fixture
+def good(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return write(tmp_path, {"variables": {"mem": "512"},
+                            "builders": [{**BASE, "memory": "{{ user `mem` }}"}]})  # fmt: skip
+
+
+# --- argv the Go way -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-force"], ["--force"]),
+        (["--force"], ["--force"]),
+        (["-force=true"], ["--force"]),
+        (["-force=1"], ["--force"]),
+        (["-force=T"], ["--force"]),
+        (["-force=false"], ["--no-force"]),
+        (["-color=false"], ["--no-color"]),
+        (["-var=a=b"], ["--var=a=b"]),
+        (["-var", "a=b"], ["--var=a=b"]),
+        (["--var", "a=b=c"], ["--var=a=b=c"]),
+        (["-only", "a,b", "t.json"], ["--only=a,b", "t.json"]),
+        (["t.json", "-force"], ["t.json", "--force"]),  # flags after the template
+        (["-var", "-x"], ["--var=-x"]),  # Go takes the next argument as the value
+        (["--", "-force"], ["--", "-force"]),
+        (["-"], ["-"]),
+        (["-parallel-builds=2"], ["--parallel-builds=2"]),
+    ],
+)
+def test_normalize_argv(argv: list[str], expected: list[str]) -> None:
+    assert normalize_argv(argv, BUILD) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-forse"], 'flag provided but not defined: -forse — did you mean "force"?'),
+        (["--bogus"], "flag provided but not defined: --bogus"),
+        (["---force"], 'flag provided but not defined: ---force — did you mean "force"?'),
+        (["-var"], "flag needs an argument: -var"),
+        (
+            ["-force=maybe"],
+            'invalid boolean value "maybe" for -force: parse error (use -force=true or '
+            "-force=false)",
+        ),
+    ],
+)
+def test_normalize_argv_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        normalize_argv(argv, BUILD)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("flag", ["-h", "-help", "--help", "--h"])
+def test_help_flags(flag: str) -> None:
+    with pytest.raises(HelpRequested):
+        normalize_argv([flag], BUILD, "build")
+
+
+def test_parse_build_args() -> None:
+    opts = parse_args(
+        "build",
+        ["-var", "a=1", "-var=b=2", "-var-file=v.json", "-only=x,y", "-force",
+         "-on-error=abort", "-parallel-builds=0x2", "-color=false", "-timestamp-ui",
+         "-machine-readable", "-debug", "-dry-run", "-parallel=false", "t.json"],
+    )  # fmt: skip
+    assert opts.var == ["a=1", "b=2"]
+    assert opts.var_file == ["v.json"]
+    assert (opts.only, opts.template, opts.on_error, opts.parallel_builds) == (
+        "x,y",
+        "t.json",
+        "abort",
+        2,
+    )
+    assert (opts.force, opts.color, opts.timestamp_ui, opts.machine_readable) == (
+        True,
+        False,
+        True,
+        True,
+    )
+    assert (opts.debug, opts.dry_run, opts.parallel) == (True, True, False)
+
+
+def test_build_defaults() -> None:
+    opts = parse_args("build", ["t.json"])
+    assert (opts.force, opts.on_error, opts.parallel_builds, opts.color, opts.parallel) == (
+        False,
+        "cleanup",
+        0,
+        True,
+        True,
+    )
+    assert (opts.var, opts.var_file, opts.only, opts.dry_run) == ([], [], None, False)
+
+
+@pytest.mark.parametrize(
+    ("verb", "argv", "message"),
+    [
+        ("validate", [], "the template file is missing"),
+        ("validate", ["a.json", "b.json"], "unexpected argument(s): b.json (one template per run)"),
+        ("version", ["x"], "unexpected argument(s): x"),
+        ("validate", ["-force", "t.json"], "flag provided but not defined: -force"),
+        (
+            "build",
+            ["-on-error=nope", "t.json"],
+            'invalid value "nope" for flag -on-error: use one of cleanup, abort, ask, '
+            "run-cleanup-provisioner",
+        ),
+        (
+            "build",
+            ["-on-error=abortt", "t.json"],
+            'invalid value "abortt" for flag -on-error: use one of cleanup, abort, ask, '
+            'run-cleanup-provisioner — did you mean "abort"?',
+        ),
+        (
+            "build",
+            ["-parallel-builds=two", "t.json"],
+            'invalid value "two" for flag -parallel-builds: parse error (expected a whole '
+            "number)",
+        ),
+    ],
+)
+def test_parse_args_errors(verb: str, argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_args(verb, argv)
+    assert str(err.value) == message
+
+
+def test_split_list_and_cli_vars() -> None:
+    assert split_list("a, b,,c ") == ["a", "b", "c"]
+    assert split_list(None) == []
+    assert parse_cli_vars(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    for bad in ("novalue", "=x"):
+        with pytest.raises(UsageError) as err:
+            parse_cli_vars([bad])
+        assert str(err.value) == f"-var {bad!r}: expected -var 'name=value'"
+
+
+def test_usage_text() -> None:
+    text = usage("validate")
+    assert text.startswith("Usage: kiln validate [options] TEMPLATE\n\n  Check that a template")
+    assert "  -syntax-only" in text
+    assert "  -var 'key=value'" in text
+    assert "  -force" not in text
+    assert usage("version").startswith("Usage: kiln version [options]\n")
+
+
+# --- main: verbs and exit codes --------------------------------------------------------
+
+
+def test_no_arguments_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 1
+    assert capsys.readouterr().err == USAGE
+
+
+@pytest.mark.parametrize("arg", ["-h", "-help", "--help", "help"])
+def test_top_level_help(arg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([arg]) == 0
+    assert capsys.readouterr().out == USAGE
+
+
+@pytest.mark.parametrize("argv", [["version"], ["-v"], ["-version"], ["--version"]])
+def test_version(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    assert capsys.readouterr().out == f"kiln v{__version__}\n"
+
+
+def test_unknown_verb_suggests(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["valdate", "t.json"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kiln: unknown command 'valdate' — did you mean \"validate\"?\n\n")
+    assert USAGE in err
+
+
+def test_verb_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "-h"]) == 0
+    assert capsys.readouterr().out == usage("build")
+
+
+def test_usage_error_prints_the_verbs_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-force", "t.json"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kiln validate: flag provided but not defined: -force\n\n")
+    assert err.endswith(usage("validate"))
+
+
+def test_validate_ok(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(good)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Template validated successfully.\n"
+    assert 'Warning: Warning when preparing build: "qemu"' in err
+    assert "A checksum of 'none' was specified." in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "-var", "mem=1024", "{t}"],
+        ["validate", "-var=mem=1024", "{t}"],
+        ["validate", "--var", "mem=1024", "{t}"],
+        ["validate", "{t}", "-var", "mem=1024"],
+        ["validate", "-color=false", "-var", "mem=1024", "{t}"],
+        ["validate", "-only=qemu", "-var", "mem=1024", "{t}"],
+        ["validate", "-timestamp-ui", "-var", "mem=1024", "{t}"],
+    ],
+)
+def test_validate_flag_spellings(
+    good: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([a.replace("{t}", str(good)) for a in argv]) == 0
+    assert "Template validated successfully." in capsys.readouterr().out
+
+
+def test_validate_with_a_var_file(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (good.parent / "vars.json").write_text('{"mem": "x"}')
+    assert main(["validate", "-var-file", "vars.json", str(good)]) == 1
+    assert "cannot parse 'memory' as int" in capsys.readouterr().err
+
+
+def test_validate_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, {"builders": [{**BASE, "disk_sise": 1, "format": "vmdk"}]})
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.endswith(
+        'Error: Failed to prepare build: "qemu"\n\n2 errors occurred:\n'
+        "\t* unknown configuration key: '\"disk_sise\"' — did you mean \"disk_size\"?\n"
+        "\t* invalid format, only 'qcow2' or 'raw' are allowed (format = 'vmdk'; allowed: qcow2, "
+        "raw)\n"
+    )
+
+
+def test_validate_syntax_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, {"builders": [{**BASE, "format": "vmdk"}]})
+    assert main(["validate", "-syntax-only", str(path)]) == 0
+    assert capsys.readouterr().out == "Syntax-only check passed. Everything looks okay.\n"
+
+
+def test_validate_template_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "missing.json")]) == 1
+    assert capsys.readouterr().err == (
+        f"Failed to parse template: open {tmp_path / 'missing.json'}: no such file or directory\n"
+    )
+
+
+def test_validate_warns_about_a_missing_qemu_binary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, {"builders": [{**BASE, "qemu_binary": "qemu-system-nothing"}]})
+    assert main(["validate", str(path)]) == 0
+    assert (
+        "qemu-system-nothing was not found on PATH: `kiln build` needs it (apt-get install "
+        "qemu-system-x86 qemu-utils)"
+    ) in capsys.readouterr().err
+
+
+def test_validate_machine_readable(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-machine-readable", str(good)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].split(",", 1)[1] == ",ui,say,Template validated successfully."
+
+
+def test_validate_does_not_print_sensitive_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        {
+            "variables": {"pw": "hunter2"},
+            "sensitive-variables": ["pw"],
+            "builders": [{**BASE, "ssh_password": "{{ user `pw` }}", "vm_name": "x-{{user `pw`}}",
+                          "http_directory": "{{ user `pw` }}"}],
+        },
+    )  # fmt: skip
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "hunter2" not in out + err
+    assert "http_directory '<sensitive>' is not a directory" in err
+
+
+def test_debug_shows_the_traceback_of_a_kiln_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "-debug", str(tmp_path / "missing.json")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "Failed to parse template" in err
+
+
+def test_an_internal_error_is_reported_as_a_bug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.cli.validate
+
+    def explode(*_args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(kiln.cli.validate, "run_validate", explode)
+    assert main(["validate", "t.json"]) == 1
+    assert capsys.readouterr().err == (
+        "kiln: internal error: RuntimeError: boom\n"
+        "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
+    )
+
+
+# --- real processes --------------------------------------------------------------------
+
+
+def run_kiln(*args: str, cwd: Path, module: bool = False) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "kiln", *args] if module else [str(KILN), *args]
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        check=False,
+    )  # fmt: skip
+
+
+def test_subprocess_validate(good: Path) -> None:
+    ok = run_kiln("validate", "--var", "mem=1024", good.name, "-color=false", cwd=good.parent)
+    assert (ok.returncode, ok.stdout) == (0, "Template validated successfully.\n")
+    bad = run_kiln("validate", "-var", "mem=lots", good.name, cwd=good.parent)
+    assert bad.returncode == 1
+    assert "cannot parse 'memory' as int" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_python_dash_m_kiln(tmp_path: Path) -> None:
+    result = run_kiln("version", cwd=tmp_path, module=True)
+    assert (result.returncode, result.stdout) == (0, f"kiln v{__version__}\n")
+    result = run_kiln("bogus", cwd=tmp_path, module=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("kiln: unknown command 'bogus'")
+
+
+def test_closed_stdout_is_quiet(good: Path) -> None:
+    proc = subprocess.Popen(
+        [str(KILN), "inspect", good.name], cwd=good.parent, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away, like `kiln inspect | head -0`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) in (0, 1)
+    assert "internal error" not in err
+    assert "Traceback" not in err

@@ -1,0 +1,133 @@
+"""`kiln inspect`: human and machine-readable listings of a template's parts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kiln.cli.main import main
+
+TEMPLATE = {
+    "description": "Debian 12\nminimal",
+    "variables": {"pw": "hunter2", "mirror": "deb.debian.org", "iso": None},
+    "sensitive-variables": ["pw"],
+    "builders": [
+        {"type": "qemu", "name": "deb"},
+        {"type": "qemu"},
+    ],
+    "provisioners": [
+        {"type": "shell", "inline": ["ls"], "only": ["deb"]},
+        {"type": "file", "source": "a", "destination": "b"},
+    ],
+    "post-processors": ["manifest", [{"type": "checksum", "except": ["qemu"]}, "compress"]],
+    "error-cleanup-provisioner": {"type": "shell-local", "inline": ["echo"]},
+}
+
+HUMAN = """\
+kiln inspect: JSON template
+Description:
+
+Debian 12
+minimal
+
+Required variables:
+
+  iso
+
+Optional variables and their defaults:
+
+  mirror = deb.debian.org
+  pw     = <sensitive>
+
+Builders:
+
+  deb  (qemu)
+  qemu
+
+Provisioners:
+
+  shell (only: deb)
+  file
+  shell-local (on error)
+
+Post-processors:
+
+  1: manifest
+  2: checksum (except: qemu) -> compress
+
+Note: If your build names contain user variables or template
+functions such as 'timestamp', these are processed at build time,
+and therefore only show in their raw form here.
+"""
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(TEMPLATE))
+    return path
+
+
+def test_inspect(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(template)]) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == (HUMAN, "")
+    assert "hunter2" not in out
+
+
+def test_inspect_machine_readable(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "-machine-readable", str(template)]) == 0
+    rows = [line.split(",", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    events = [r for r in rows if not r.startswith(",ui,")]
+    assert events == [
+        ",template-variable,iso,,1",
+        ",template-variable,mirror,deb.debian.org,0",
+        ",template-variable,pw,<sensitive>,0",
+        ",template-builder,deb,qemu",
+        ",template-builder,qemu,qemu",
+        ",template-provisioner,shell",
+        ",template-provisioner,file",
+        ",template-error-cleanup-provisioner,shell-local",
+        ",template-post-processor,1,manifest",
+        ",template-post-processor,2,checksum,compress",
+    ]
+    assert ",ui,say,Description:\\n" in rows
+    assert ",ui,say,Debian 12\\nminimal\\n" in rows
+    assert "hunter2" not in "".join(rows)
+
+
+def test_inspect_minimal_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"builders": [{"type": "qemu"}]}')
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Description" not in out
+    assert "Required variables" not in out
+    assert "Optional variables" not in out
+    assert "Builders:\n\n  qemu\n\nProvisioners:\n\n  <No provisioners>\n" in out
+    assert "Post-processors:\n\n  <No post-processors>\n" in out
+
+
+def test_inspect_does_not_validate_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"builders": [{"type": "qemu", "format": "vmdk", "disk_sise": 1}]}')
+    assert main(["inspect", str(path)]) == 0
+    assert "  qemu\n" in capsys.readouterr().out
+
+
+def test_inspect_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"builders": [{"name": "x"}]}')
+    assert main(["inspect", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        "Failed to parse template: 1 error occurred:\n\t* builder 1: missing 'type'\n"
+    )
+
+
+def test_inspect_takes_no_var_flags(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "-var", "a=b", str(template)]) == 1
+    assert "flag provided but not defined: -var" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The generated option reference (docs/options/*.md) is committed and up to date."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kiln.options import option_specs
+from kiln.options.docs import main as docs_main
+from kiln.options.docs import option_sets, pages
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "options"
+PAGES = pages()
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_page_is_current(name: str) -> None:
+    path = DOCS / name
+    assert path.is_file(), f"{path} is missing: run ./dev docs"
+    assert path.read_text(encoding="utf-8") == PAGES[name], (
+        f"{path} is stale: run ./dev docs (python -m kiln.options.docs docs/options) and commit"
+    )
+
+
+def test_no_stray_pages() -> None:
+    assert {p.name for p in DOCS.glob("*.md")} == set(PAGES)
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_option_has_a_row(name: str) -> None:
+    for cls in option_sets()[name]:
+        for row in option_specs(cls):
+            assert f"| `{row.name}` |" in PAGES[name]
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_no_raw_html_outside_code(name: str) -> None:
+    """`<build name>` outside backticks would vanish as an HTML tag when rendered."""
+    prose = re.sub(r"`[^`]*`", "", PAGES[name].split("-->", 1)[1])
+    assert not re.findall(r"<[A-Za-z_][^>]*>", prose)
+
+
+def test_table_rows_have_five_cells() -> None:
+    for text in PAGES.values():
+        for line in text.splitlines():
+            if line.startswith("| `"):
+                cells = re.split(r"(?<!\\)\|", line)
+                assert len(cells) == 7, line
+
+
+def test_main_writes_the_pages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert docs_main([str(tmp_path / "out")]) == 0
+    for name, content in PAGES.items():
+        assert (tmp_path / "out" / name).read_text(encoding="utf-8") == content
+    assert capsys.readouterr().out.count("wrote ") == len(PAGES)
+
+
+def test_documented_details() -> None:
+    qemu = PAGES["qemu.md"]
+    assert "| `ssh_timeout` | duration | `5m` |" in qemu
+    assert "Deprecated alias: `ssh_wait_timeout`." in qemu
+    assert "| `format` | string | `qcow2` | seed |" in qemu
+    assert "Allowed: `qcow2`, `raw`." in qemu
+    assert "| `output_directory` | string | `output-<build name>` | seed |" in qemu
+    assert "Not supported by kiln yet: setting it is an error." in qemu
+    assert "Accepted for compatibility; no effect in kiln" in qemu
+    assert "Secret: never printed." in qemu
+    assert "Rendered at build time." in qemu
+    assert "| `qemuargs` | array of arrays |" in qemu
+    assert "| `http_content` | object of strings |" in qemu
+    assert "| `qemu_img_args` | object | none |" in qemu
+    assert "| `iso_skip_cache` | boolean | `false` |" in qemu
+    provisioners = PAGES["provisioners.md"]
+    assert "| `valid_exit_codes` | array of integer | `0` |" in provisioners
+    assert "## `shell`" in provisioners

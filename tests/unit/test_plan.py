@@ -1,0 +1,281 @@
+"""`make_plan`: variables, build selection, config-time rendering, late templates, grouping."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_options_qemu import BASE
+
+from kiln.plan import Plan, PlanOptions, ValidationFailed, make_plan
+from kiln.template.loader import parse_template
+
+INIT = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def plan(tmp_path: Path, template: dict[str, Any], **options: Any) -> Plan:
+    tpl = parse_template(json.dumps(template), tmp_path / "template.json")
+    opts = PlanOptions(cwd=tmp_path, env=options.pop("env", {}), init_time=INIT, **options)
+    return make_plan(tpl, opts)
+
+
+def failure(tmp_path: Path, template: dict[str, Any], **options: Any) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as failed:
+        plan(tmp_path, template, **options)
+    return failed.value
+
+
+def named(*names: str) -> list[dict[str, Any]]:
+    return [{**BASE, "name": n} for n in names]
+
+
+def test_user_variables_are_rendered_into_builders(tmp_path: Path) -> None:
+    p = plan(
+        tmp_path,
+        {
+            "variables": {"mem": "2048", "name": "deb", "pw": "hunter2"},
+            "sensitive-variables": ["pw"],
+            "builders": [{**BASE, "memory": "{{ user `mem` }}", "vm_name": "{{user `name`}}.img",
+                          "ssh_password": "{{ user `pw` }}"}],
+        },
+        cli_vars={"name": "ubuntu"},
+    )  # fmt: skip
+    (build,) = p.builds
+    assert (build.config.memory, build.config.vm_name) == (2048, "ubuntu.img")
+    assert p.variables == {"mem": "2048", "name": "ubuntu", "pw": "hunter2"}
+    assert p.secrets == ["hunter2"]  # the sensitive variable, which is also the password
+
+
+def test_passwords_are_secrets(tmp_path: Path) -> None:
+    p = plan(tmp_path, {"builders": [{**BASE, "vnc_use_password": True, "vnc_password": "vncpw"}]})
+    assert p.secrets == ["vncpw", "secret"]
+
+
+def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {
+            "variables": {"pw": "hunter2{{"},
+            "sensitive-variables": ["pw"],
+            "builders": [BASE],
+        },
+    )
+    assert "hunter2" not in failed.format()
+    assert "<sensitive>" in failed.format()
+    failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": "pw1234", "floppy_files":
+                                              ["pw1234.cfg"]}]})  # fmt: skip
+    assert failed.groups[0][1] == [
+        "Bad Floppy disk file '<sensitive>.cfg': stat <sensitive>.cfg: no such file or directory"
+    ]
+
+
+def test_var_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "vars.json").write_text('{"mem": "4096"}')
+    p = plan(
+        tmp_path,
+        {"variables": {"mem": "1"}, "builders": [{**BASE, "memory": "{{user `mem`}}"}]},
+        var_files=[tmp_path / "vars.json"],
+    )
+    assert p.builds[0].config.memory == 4096
+
+
+def test_build_functions_at_config_time(tmp_path: Path) -> None:
+    p = plan(
+        tmp_path,
+        {
+            "builders": [{**BASE, "name": "deb", "vm_name":
+                          "{{ build_name }}-{{ build_type }}-{{ packer_version }}-{{ timestamp }}"}]
+        },
+    )  # fmt: skip
+    assert p.builds[0].config.vm_name == "deb-qemu-1.6.6-1704164645"
+
+
+def test_late_options_are_not_rendered_at_config_time(tmp_path: Path) -> None:
+    p = plan(
+        tmp_path,
+        {"builders": [{**BASE, "boot_command": ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"],
+                       "qemuargs": [["-name", "{{ .Name }}"]]}]},
+    )  # fmt: skip
+    c = p.builds[0].config
+    assert c.boot_command == ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"]
+    assert c.qemuargs == [["-name", "{{ .Name }}"]]
+
+
+def test_late_templates_are_tried_at_validate_time(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {"builders": [{**BASE, "boot_command": ["{{ user `nope` }}"],
+                       "boot_steps": [], "qemuargs": [["-name", "{{ .Name | upper }}{{ env `X` }}"]],
+                       }]},
+    )  # fmt: skip
+    assert failed.groups[0][1] == [
+        'template: boot_command:1:4: user variable "nope" is not defined (defined: none); '
+        "declare it in the \"variables\" section or pass -var 'nope=...'",
+        "template: qemuargs[0][1]:1:23: env can only be used in the \"variables\" section: "
+        'declare a variable such as "my_var": "{{env `X`}}" there and use {{user `my_var`}} '
+        "here",
+    ]
+
+
+def test_late_template_syntax_errors(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"builders": [{**BASE, "boot_command": ["{{ .HTTPIP "]}]})
+    assert failed.groups[0][1] == ["template: boot_command:1:1: unclosed action"]
+
+
+def test_late_templates_with_functions_that_work(tmp_path: Path) -> None:
+    p = plan(
+        tmp_path,
+        {
+            "variables": {"ks": "ks.cfg"},
+            "builders": [{**BASE, "boot_command": [
+                "{{ .SSHPublicKey | urlquery }} {{ user `ks` }} {{ printf \"%d\" .HTTPPort }}"]}],
+        },
+    )  # fmt: skip
+    assert p.builds[0].config.boot_command[0].startswith("{{ .SSHPublicKey")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{{ env `PW` }}",
+         'template: ssh_password:1:4: env can only be used in the "variables" section: declare '
+         'a variable such as "my_var": "{{env `PW`}}" there and use {{user `my_var`}} here'),
+        ("{{ user `nope` }}",
+         'template: ssh_password:1:4: user variable "nope" is not defined (defined: none); '
+         "declare it in the \"variables\" section or pass -var 'nope=...'"),
+        ("{{ zzz_nothing }}", 'template: ssh_password:1:4: function "zzz_nothing" not defined'),
+    ],
+)  # fmt: skip
+def test_config_time_render_errors(tmp_path: Path, value: str, message: str) -> None:
+    failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": value}]})
+    assert failed.groups == [('Error: Failed to prepare build: "qemu"', [message])]
+
+
+def test_nested_values_are_rendered_with_their_path(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"builders": [{**BASE, "qemu_img_args": {"convert": ["{{ x }}"]}}]})
+    assert failed.groups[0][1] == [
+        'template: qemu_img_args.convert[0]:1:4: function "x" not defined'
+    ]
+
+
+def test_non_qemu_builder(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"builders": [*named("a"), {"type": "virtualbox-iso", "name": "b"}]})
+    assert failed.groups == [
+        (
+            'Error: Failed to prepare build: "b"',
+            [
+                "builder type 'virtualbox-iso' is not supported by kiln: kiln builds with QEMU "
+                'only ("type": "qemu")'
+            ],
+        )
+    ]
+
+
+def test_non_qemu_builder_suggestion(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"builders": [{**BASE, "type": "qemuu"}]})
+    assert failed.groups[0][1][0].endswith('— did you mean "qemu"?')
+
+
+def test_errors_are_grouped_by_build(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {"builders": [{**BASE, "name": "a", "memory": "x"}, {**BASE, "name": "b", "format": "x"},
+                      {**BASE, "name": "c"}]},
+    )  # fmt: skip
+    assert [header for header, _ in failed.groups] == [
+        'Error: Failed to prepare build: "a"',
+        'Error: Failed to prepare build: "b"',
+    ]
+    assert failed.count == 2
+    text = failed.format()
+    assert text.startswith('Error: Failed to prepare build: "a"\n\n1 error occurred:\n\t* cannot')
+    assert '\n\nError: Failed to prepare build: "b"\n\n1 error occurred:\n\t* invalid format' in text
+
+
+def test_warnings_are_scoped_by_build(tmp_path: Path) -> None:
+    p = plan(tmp_path, {"builders": named("a", "b")})
+    assert ("a", p.warnings[0][1]) == p.warnings[0]
+    assert {scope for scope, _ in p.warnings} == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("only", "except_", "built"),
+    [
+        ((), (), ["web-1", "web-2", "db"]),
+        (("web-*",), (), ["web-1", "web-2"]),
+        (("db", "web-2"), (), ["web-2", "db"]),
+        ((), ("web-*",), ["db"]),
+        (("web-*",), ("web-2",), ["web-1"]),
+    ],
+)
+def test_only_and_except_flags(
+    tmp_path: Path, only: tuple[str, ...], except_: tuple[str, ...], built: list[str]
+) -> None:
+    p = plan(tmp_path, {"builders": named("web-1", "web-2", "db")}, only=only, except_=except_)
+    assert [b.name for b in p.builds] == built
+
+
+def test_only_flag_that_matches_nothing(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"builders": named("web", "db")}, only=["dbb"], except_=["x"])
+    assert failed.groups[0] == (
+        "",
+        [
+            "-only=dbb: no build matches it; builds in the template: web, db — did you mean "
+            '"db"?',
+            "-except=x: no build matches it; builds in the template: web, db",
+        ],
+    )
+
+
+def test_only_except_in_steps_must_name_builds(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {
+            "builders": named("web", "db"),
+            "provisioners": [{"type": "breakpoint", "only": ["wbe"]}],
+            "post-processors": [{"type": "manifest", "except": ["dbs"]}],
+        },
+    )
+    assert failed.groups[0] == (
+        "",
+        [
+            "provisioner 1: 'only' specified builder 'wbe' not found",
+            "post-processor 1: 'except' specified builder 'dbs' not found — did you mean \"db\"?",
+        ],
+    )
+
+
+def test_required_variable_errors_stop_before_the_builds(tmp_path: Path) -> None:
+    failed = failure(tmp_path, {"variables": {"pw": None}, "builders": [{**BASE, "memory": "x"}]})
+    assert failed.groups == [("", ["required variable not set: pw"])]
+
+
+def test_min_packer_version(tmp_path: Path) -> None:
+    p = plan(tmp_path, {"min_packer_version": "1.5.0", "builders": [BASE]})
+    assert not [w for _, w in p.warnings if "requires Packer" in w]
+    p = plan(tmp_path, {"min_packer_version": "v1.9.2", "builders": [BASE]})
+    assert (
+        "",
+        "This template requires Packer version v1.9.2 or higher; kiln follows Packer 1.6.6 "
+        "and the modern qemu plugin's options, so it continues",
+    ) in p.warnings
+    failed = failure(tmp_path, {"min_packer_version": "one", "builders": [BASE]})
+    assert failed.groups == [("", ["min_packer_version 'one' is not a version like 1.6.0"])]
+
+
+def test_build_functions_with_build_values(tmp_path: Path) -> None:
+    (build,) = plan(tmp_path, {"builders": [BASE]}).builds
+    funcs = build.functions({"Host": "127.0.0.1"})
+    assert funcs["build"]("Host") == "127.0.0.1"
+    assert funcs["build_name"]() == "qemu"
+
+
+def test_force_accepts_an_existing_output_directory(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("")
+    template = {"builders": [{**BASE, "output_directory": "out"}]}
+    assert failure(tmp_path, template).count == 1
+    assert plan(tmp_path, template, force=True).builds[0].config.output_directory == "out"
