@@ -9,6 +9,7 @@ of every build before failing, grouped by build like Packer prints them.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,12 +23,14 @@ from kiln.builders.qemu.prepare import PrepareContext, prepare
 from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.options import Duration, decode_sections, option_specs
 from kiln.options.suggest import did_you_mean
+from kiln.postprocessors.checks import extra_post_processor_checks
 from kiln.postprocessors.config import (
     CHECKSUM_TYPES,
     POST_PROCESSOR_TYPES,
     ChecksumConfig,
     CommonPostProcessorConfig,
 )
+from kiln.provisioners.checks import extra_provisioner_checks
 from kiln.provisioners.config import (
     PROVISIONER_TYPES,
     CommonProvisionerConfig,
@@ -254,12 +257,12 @@ def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
     wanted = tpl.min_packer_version.strip()
     if not wanted:
         return
-    try:
-        want = tuple(int(p) for p in wanted.lstrip("v").split("-")[0].split("."))
-    except ValueError:
+    version = re.fullmatch(r"v?([0-9]+(?:\.[0-9]+)*)(?:[-+][0-9A-Za-z.-]*)?", wanted)
+    if version is None:
         raise ValidationFailed(
             [("", [f"min_packer_version {wanted!r} is not a version like 1.6.0"])], []
-        ) from None
+        )
+    want = tuple(int(p) for p in version[1].split("."))
     have = tuple(int(p) for p in PACKER_COMPAT_VERSION.split("."))
     if want > have:
         warn(
@@ -375,6 +378,7 @@ def _provisioner_plan(
     config: Any = decoded.get(cls)
     if not decoded.errors:
         local_errors += check_provisioner(pdef.type, config, cwd=cwd)
+        local_errors += extra_provisioner_checks(config)
     local_errors += _choice_errors(config)
     errors.extend(f"{pdef.where} ({pdef.type}): {e}" for e in local_errors)
     c = common.get(CommonProvisionerConfig)
@@ -414,6 +418,8 @@ def _post_processor_plan(
                 )
     if ppdef.type == "shell-local" and not decoded.errors:
         local_errors += check_provisioner("shell-local", config, cwd=cwd)
+    if not decoded.errors:
+        local_errors += extra_post_processor_checks(config)
     local_errors += _choice_errors(config)
     keep: bool | None = None
     if ppdef.keep_input_artifact is not None:

@@ -129,7 +129,7 @@ def test_the_seed_example_is_valid(
     for old in ("ssh_host_port_min", "ssh_host_port_max", "ssh_wait_timeout"):
         assert f"{old} is deprecated" in err
     assert (
-        'iso_checksum_type is deprecated (Packer 1.6 removed it; kiln still reads it, as the '
+        "iso_checksum_type is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
         'seed documents). Write "iso_checksum": "md5:0ca12fe5f28c2ceed4f4084b41ff8a0b" instead.'
     ) in err
     assert "s0m3password" not in out + err

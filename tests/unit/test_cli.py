@@ -153,8 +153,7 @@ def test_build_defaults() -> None:
         (
             "build",
             ["-parallel-builds=two", "t.json"],
-            'invalid value "two" for flag -parallel-builds: parse error (expected a whole '
-            "number)",
+            'invalid value "two" for flag -parallel-builds: parse error (expected a whole number)',
         ),
     ],
 )
@@ -262,7 +261,7 @@ def test_validate_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert out == ""
     assert err.endswith(
         'Error: Failed to prepare build: "qemu"\n\n2 errors occurred:\n'
-        "\t* unknown configuration key: '\"disk_sise\"' — did you mean \"disk_size\"?\n"
+        '\t* unknown configuration key: \'"disk_sise"\' — did you mean "disk_size"?\n'
         "\t* invalid format, only 'qcow2' or 'raw' are allowed (format = 'vmdk'; allowed: qcow2, "
         "raw)\n"
     )
@@ -381,3 +380,31 @@ def test_closed_stdout_is_quiet(good: Path) -> None:
     assert proc.wait(timeout=120) in (0, 1)
     assert "internal error" not in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("verb", "said"), [("validate", "Interrupted."),
+                                            ("build", "Build was cancelled.")])  # fmt: skip
+def test_ctrl_c(
+    verb: str, said: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.cli.main
+
+    def interrupted(_opts: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(kiln.cli.main._COMMANDS, verb, interrupted)
+    assert main([verb, "t.json"]) == 1
+    assert capsys.readouterr().err == f"{said}\n"
+
+
+def test_broken_pipe_in_process(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.cli.main
+
+    def reader_gone(_opts: object) -> int:
+        raise BrokenPipeError
+
+    monkeypatch.setitem(kiln.cli.main._COMMANDS, "inspect", reader_gone)
+    assert main(["inspect", "t.json"]) == 1
+    assert capsys.readouterr() == ("", "")

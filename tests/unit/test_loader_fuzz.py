@@ -22,7 +22,7 @@ from kiln.plan import PlanOptions, make_plan
 from kiln.template.loader import parse_template
 
 FUZZ = settings(
-    max_examples=3000,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -41,6 +41,7 @@ FRAGMENTS = [
     "`x`", "`a`", '"s"', "|", "(", ")", "printf", "upper", "timestamp", "build_name", "$x",
     ":=", "if", "else", "end", "range", "<wait", "<wait5>", "<wait-1s>", "<enter>", "s", "0x",
     "-", "1", "1.5", "G", "md5:", "sha256:", "file:", "none", "ab", "\\", "\n", "é", "\0",
+    "~", "~nobody-here/", "/", "..", "*", "[",
 ]  # fmt: skip
 
 scalars = (
@@ -53,8 +54,9 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 variables = st.dictionaries(
@@ -91,9 +93,35 @@ def test_any_json_value(workdir: Path, value: Any) -> None:
 
 
 @FUZZ
-@given(text=st.text(max_size=200) | st.lists(st.sampled_from(
-    ['{', '}', '[', ']', '"builders"', ':', ',', '{"type": "qemu"}', '"x"', "1e400", "NaN",
-     "-", "0", "null", "true", " ", "\n", '"\\u0000"', '"\\ud800"']), max_size=30).map("".join))
+@given(
+    text=st.text(max_size=200)
+    | st.lists(
+        st.sampled_from(
+            [
+                "{",
+                "}",
+                "[",
+                "]",
+                '"builders"',
+                ":",
+                ",",
+                '{"type": "qemu"}',
+                '"x"',
+                "1e400",
+                "NaN",
+                "-",
+                "0",
+                "null",
+                "true",
+                " ",
+                "\n",
+                '"\\u0000"',
+                '"\\ud800"',
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
 def test_any_text(workdir: Path, text: str) -> None:  # fmt: skip
     check(text, workdir)
 

@@ -155,3 +155,14 @@ def test_closest(name: str, expected: str | None) -> None:
 def test_did_you_mean_text() -> None:
     assert did_you_mean("memroy", ["memory"]) == ' — did you mean "memory"?'
     assert did_you_mean("x", []) == ""
+
+
+def test_plain_dataclass_fields_are_not_options() -> None:
+    @dataclass
+    class Mixed:
+        size: str = option("1G", section="disk", help="A size.")
+        internal: int = 0
+
+    assert [r.name for r in option_specs(Mixed)] == ["size"]
+    result = decode_sections({"internal": 5}, [Mixed])
+    assert result.errors == ["unknown configuration key: '\"internal\"'"]

@@ -136,3 +136,14 @@ def test_only_except_on_post_processors(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_errors(tmp_path: Path, post_processors: object, messages: list[str]) -> None:
     assert errors(tmp_path, post_processors) == messages
+
+
+def test_post_processor_checks_of_the_post_processor_modules(tmp_path: Path) -> None:
+    assert errors(tmp_path, [{"type": "compress", "compression_level": -2}]) == [
+        "post-processor 1 (compress): Invalid compression level. Expected an integer from -1 "
+        "to 9 (got -2)."
+    ]
+    assert errors(tmp_path, [{"type": "shell-local", "inline": ["x"], "only_on": ["plan9"]}]) == [
+        "post-processor 1 (shell-local): Invalid OS specified in only_on: 'plan9'\nSupported OS "
+        "names: darwin, freebsd, linux, openbsd, solaris, windows"
+    ]

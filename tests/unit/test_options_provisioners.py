@@ -320,3 +320,30 @@ def test_error_cleanup_provisioner(tmp_path: Path) -> None:
         "error-cleanup-provisioner",
         ["echo failed"],
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        ("~no-such-user-here/s.sh", "stat ~no-such-user-here/s.sh: no such file or directory"),
+        ("s" * 5000, f"stat {'s' * 5000}: file name too long"),
+    ],
+)
+def test_script_names_that_cannot_exist(tmp_path: Path, script: str, reason: str) -> None:
+    assert errors(tmp_path, type="shell", script=script) == [
+        f"provisioner 1 (shell): Bad script '{script}': {reason}"
+    ]
+
+
+def test_script_name_with_nul(tmp_path: Path) -> None:
+    assert errors(tmp_path, type="shell-local", script="a\0b") == [
+        "provisioner 1 (shell-local): Bad script 'a\\x00b': a file name cannot contain a NUL "
+        "character"
+    ]
+
+
+def test_checks_of_the_provisioner_modules(tmp_path: Path) -> None:
+    assert errors(tmp_path, type="shell", inline=["x"], environment_vars=["1BAD=x"]) == [
+        "provisioner 1 (shell): environment variable name '1BAD' is invalid: use letters, "
+        "digits and underscores, not starting with a digit"
+    ]

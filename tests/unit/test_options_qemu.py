@@ -443,6 +443,16 @@ def test_local_checksum_file_problems(tmp_path: Path, monkeypatch: pytest.Monkey
              "number with one of the units b, k, m, g, t (e.g. 10G)"],
         ),
         (
+            {"disk_size": "10G\n"},
+            ["Invalid disk size. disk_size '10G\\n': use a number of megabytes (e.g. 20000) or "
+             "a number with one of the units b, k, m, g, t (e.g. 10G)"],
+        ),
+        (
+            {"disk_size": "١٠"},
+            ["Invalid disk size. disk_size '١٠': use a number of megabytes (e.g. 20000) or a "
+             "number with one of the units b, k, m, g, t (e.g. 10G)"],
+        ),
+        (
             {"disk_additional_size": ["1G", "junk"]},
             ["disk_additional_size[1]: invalid disk size 'junk': use megabytes or a number with "
              "one of the units b, k, m, g, t (e.g. 10G)"],
@@ -754,3 +764,65 @@ def test_inert_options_warn(tmp_path: Path, option: str, value: object) -> None:
 
 def test_inert_options_set_to_their_default_say_nothing(tmp_path: Path) -> None:
     assert not [w for w in warnings(tmp_path, run_once=False) if "run_once" in w]
+
+
+# --- names no file can have ------------------------------------------------------------
+
+
+def test_file_names_with_nul(tmp_path: Path) -> None:
+    assert errors(tmp_path, floppy_files=["a\0b"], floppy_dirs=["\0"], cd_files=["c\0"]) == [
+        "floppy_files[0] 'a\\x00b' contains a NUL character: no file is named so",
+        "floppy_dirs[0] '\\x00' contains a NUL character: no file is named so",
+        "cd_files[0] 'c\\x00' contains a NUL character: no file is named so",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("http_directory", "http_directory '{v}' is not a directory (resolved against {tmp})"),
+        ("firmware", "firmware '{v}' does not exist"),
+    ],
+)
+@pytest.mark.parametrize("value", ["x" * 5000, "~no-such-user-here/x", "a\0b"])
+def test_impossible_paths_are_plain_errors(
+    tmp_path: Path, option: str, message: str, value: str
+) -> None:
+    (found,) = errors(tmp_path, **{option: value})
+    assert found == message.format(v=value, tmp=tmp_path).replace("\0", "\\x00")
+
+
+def test_impossible_output_directory_is_accepted_until_the_build(tmp_path: Path) -> None:
+    assert config(tmp_path, output_directory="x" * 5000).output_directory == "x" * 5000
+
+
+def test_checksum_file_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "SHA256SUMS").write_text(f"{SHA256} *debian.iso\n")
+    for value in ("file://./SHA256SUMS", f"file:file://{tmp_path}/SHA256SUMS",
+                  f"file:{tmp_path}/SHA256SUMS"):  # fmt: skip
+        assert config(tmp_path, iso_checksum=value).iso_checksum == f"sha256:{SHA256}"
+
+
+def test_checksum_file_in_the_template_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (tmp_path / "SUMS").write_text(f"{MD5}  debian.iso\n")
+    assert config(tmp_path, iso_checksum="file:SUMS").iso_checksum == f"md5:{MD5}"
+
+
+def test_checksum_file_name_with_nul(tmp_path: Path) -> None:
+    assert errors(tmp_path, iso_checksum="file:a\0b") == [
+        "iso_checksum 'file:a\\x00b': embedded null byte"
+    ]
+
+
+async def test_checksum_file_is_read_under_a_running_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "SUMS").write_text(f"{MD5}  debian.iso\n")
+    assert config(tmp_path, iso_checksum="file:SUMS").iso_checksum == f"md5:{MD5}"

@@ -119,3 +119,16 @@ def test_choice_errors_keep_packers_words() -> None:
         "http_network_protocol": "http_network_protocol is invalid. Must be one of: "
         "[tcp tcp4 tcp6 unix unixpacket]",
     }
+
+
+def test_the_option_exercise_check_knows_every_row() -> None:
+    import option_coverage
+
+    rows = option_coverage.all_rows()
+    assert len(rows) == len(set(rows))
+    assert {(r.owner.__name__, r.name) for r in ROWS} == set(rows)
+    from kiln.options import decode_sections
+    from kiln.postprocessors.config import ManifestConfig
+
+    decode_sections({"strip_time": True}, [ManifestConfig])
+    assert "ManifestConfig.strip_time" not in option_coverage.never_exercised()

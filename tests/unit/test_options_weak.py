@@ -333,3 +333,9 @@ def test_convert_dispatches_on_the_declared_type() -> None:
     assert convert("x", QemuImgArgs, {}) == QemuImgArgs()
     with pytest.raises(TypeError, match="undecodable type"):
         convert("x", float, 1.0)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_to_int_rejects_non_finite_floats(value: float) -> None:
+    with pytest.raises(DecodeProblem, match="'memory' expected an integer, got"):
+        to_int("memory", value)

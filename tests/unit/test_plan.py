@@ -108,13 +108,12 @@ def test_late_templates_are_tried_at_validate_time(tmp_path: Path) -> None:
     failed = failure(
         tmp_path,
         {"builders": [{**BASE, "boot_command": ["{{ user `nope` }}"],
-                       "boot_steps": [], "qemuargs": [["-name", "{{ .Name | upper }}{{ env `X` }}"]],
-                       }]},
+                       "qemuargs": [["-name", "{{ .Name | upper }}{{ env `X` }}"]]}]},
     )  # fmt: skip
     assert failed.groups[0][1] == [
         'template: boot_command:1:4: user variable "nope" is not defined (defined: none); '
         "declare it in the \"variables\" section or pass -var 'nope=...'",
-        "template: qemuargs[0][1]:1:23: env can only be used in the \"variables\" section: "
+        'template: qemuargs[0][1]:1:23: env can only be used in the "variables" section: '
         'declare a variable such as "my_var": "{{env `X`}}" there and use {{user `my_var`}} '
         "here",
     ]
@@ -192,7 +191,9 @@ def test_errors_are_grouped_by_build(tmp_path: Path) -> None:
     assert failed.count == 2
     text = failed.format()
     assert text.startswith('Error: Failed to prepare build: "a"\n\n1 error occurred:\n\t* cannot')
-    assert '\n\nError: Failed to prepare build: "b"\n\n1 error occurred:\n\t* invalid format' in text
+    assert (
+        '\n\nError: Failed to prepare build: "b"\n\n1 error occurred:\n\t* invalid format' in text
+    )
 
 
 def test_warnings_are_scoped_by_build(tmp_path: Path) -> None:
@@ -223,8 +224,7 @@ def test_only_flag_that_matches_nothing(tmp_path: Path) -> None:
     assert failed.groups[0] == (
         "",
         [
-            "-only=dbb: no build matches it; builds in the template: web, db — did you mean "
-            '"db"?',
+            '-only=dbb: no build matches it; builds in the template: web, db — did you mean "db"?',
             "-except=x: no build matches it; builds in the template: web, db",
         ],
     )
@@ -279,3 +279,15 @@ def test_force_accepts_an_existing_output_directory(tmp_path: Path) -> None:
     template = {"builders": [{**BASE, "output_directory": "out"}]}
     assert failure(tmp_path, template).count == 1
     assert plan(tmp_path, template, force=True).builds[0].config.output_directory == "out"
+
+
+@pytest.mark.parametrize("version", ["1.6", "v1.6.6", "1.5.0-rc1", "1.6.6+ds2", "1"])
+def test_min_packer_version_forms(tmp_path: Path, version: str) -> None:
+    p = plan(tmp_path, {"min_packer_version": version, "builders": [BASE]})
+    assert not [w for _, w in p.warnings if "requires Packer" in w]
+
+
+@pytest.mark.parametrize("version", ["1..6", "١.٦", "1.6.x", "latest", "v"])
+def test_min_packer_version_that_is_not_a_version(tmp_path: Path, version: str) -> None:
+    failed = failure(tmp_path, {"min_packer_version": version, "builders": [BASE]})
+    assert failed.groups == [("", [f"min_packer_version {version!r} is not a version like 1.6.0"])]

@@ -71,7 +71,8 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     if opts.dry_run:
         return asyncio.run(_dry_run(plan, ui, options))
-    parallel = opts.parallel_builds if opts.parallel else 1
+    # -debug pauses after every step, so builds run one at a time (as in Packer).
+    parallel = 1 if (opts.debug or not opts.parallel) else opts.parallel_builds
     from kiln.build.multi import run_builds
 
     results = asyncio.run(run_builds(plan, ui, options, parallel=parallel))

@@ -96,12 +96,8 @@ def option_specs(cls: type) -> Iterator[OptionRow]:
         spec = f.metadata.get("kiln")
         if spec is None:
             continue
-        if f.default is not dataclasses.MISSING:
-            default: object = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = None
+        # `option()` always gives a default or a factory.
+        default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
         yield OptionRow(f.name, hints[f.name], default, spec, cls)
 
 

@@ -22,8 +22,6 @@ class DecodeProblem(Exception):
 
 
 def _kind(value: object) -> str:
-    if value is None:
-        return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):

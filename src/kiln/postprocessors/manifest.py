@@ -57,7 +57,9 @@ def manifest_lock(path: Path) -> Iterator[None]:
     )
 
 
-def manifest_entry(config: ManifestConfig, artifact: Artifact, ctx: PostContext) -> dict[str, object]:
+def manifest_entry(
+    config: ManifestConfig, artifact: Artifact, ctx: PostContext
+) -> dict[str, object]:
     files = []
     for f in artifact.files:
         try:
@@ -92,7 +94,7 @@ def update_manifest(path: Path, entry: dict[str, object], *, force: bool) -> Non
             raise ManifestError(f"Unable to parse content from {path}: {err}") from None
         if not isinstance(loaded, dict) or not isinstance(loaded.get("builds") or [], list):
             raise ManifestError(
-                f'Unable to parse content from {path}: not a Packer manifest (an object with '
+                f"Unable to parse content from {path}: not a Packer manifest (an object with "
                 'a "builds" list); move it away or choose another "output"'
             )
         manifest = {"builds": loaded.get("builds") or [],

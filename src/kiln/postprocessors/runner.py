@@ -1,9 +1,18 @@
 """Running a build's post-processor chains with Packer's keep/destroy rules.
 
-Each chain starts from the builder's artifact; each post-processor returns a new artifact
-and whether its input should be kept by default. The user's `keep_input_artifact` overrides
-that default, except for post-processors that force keeping (manifest). The builder's
-artifact is deleted after the chains unless some chain's first post-processor kept it.
+From Packer's packer/build.go (v1.6.6): every chain starts from the builder's artifact;
+each post-processor returns a new artifact, whether its input should be kept by default,
+and whether that default is forced. A user's `keep_input_artifact` overrides the default
+unless the post-processor forces keeping (manifest, checksum, shell-local). Inside a
+chain, a discarded input is destroyed at once and a kept one joins the results; the
+builder's artifact is destroyed at the end unless the first post-processor of some chain
+kept it. An artifact is listed once even when a post-processor passes it on unchanged
+(Packer lists it twice). A failing post-processor ends its chain (its artifacts so far
+are not listed) and fails the build with "Post-processor failed: ...".
+
+One deliberate difference: when the *first* post-processor of a chain fails, the
+builder's artifact is kept (Packer destroys it, losing the image because, say, a
+manifest could not be written).
 """
 
 from __future__ import annotations
@@ -11,17 +20,22 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from kiln.build.runner import BuildResult
 from kiln.build.state import Artifact, RunOptions
 from kiln.errors import KilnError
 from kiln.plan import BuildPlan, StepPlan
+from kiln.postprocessors.config import POST_PROCESSOR_TYPES
+from kiln.provisioners.base import render_step_config
 from kiln.ui import Ui
 
 
 @dataclasses.dataclass
 class PostResult:
+    """What a post-processor made, and Packer's (keep, forceOverride) for its input."""
+
     artifact: Artifact
     keep_input: bool
     force_keep: bool = False
@@ -32,15 +46,34 @@ PostProcessor = Callable[[Any, Artifact, "PostContext"], Awaitable[PostResult]]
 
 @dataclasses.dataclass
 class PostContext:
+    """One post-processor's view: the build, where to print, the run's options."""
+
     plan: BuildPlan
     ui: Ui
     step: StepPlan
+    force: bool = False
+    cwd: Path = dataclasses.field(default_factory=Path.cwd)
+    build_values: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return f"{self.plan.name} ({self.step.type})"
 
     def say(self, message: str) -> None:
-        self.ui.say(message, f"{self.plan.name} ({self.step.type})")
+        self.ui.say(message, self.target)
 
     def message(self, message: str) -> None:
-        self.ui.message(message, f"{self.plan.name} ({self.step.type})")
+        self.ui.message(message, self.target)
+
+    def error(self, message: str) -> None:
+        self.ui.error(message, self.target)
+
+    def functions(self) -> dict[str, Any]:
+        return self.plan.functions(self.build_values)
+
+    def resolve(self, name: str) -> Path:
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else self.cwd / path
 
 
 def destroy(artifact: Artifact) -> None:
@@ -49,51 +82,100 @@ def destroy(artifact: Artifact) -> None:
         shutil.rmtree(artifact.output_dir, ignore_errors=True)
         return
     for path in artifact.files:
-        path.unlink(missing_ok=True)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def keep_decision(out: PostResult, user_keep: bool | None) -> bool:
+    """Packer's rule: the user's keep_input_artifact wins unless keeping is forced."""
+    if user_keep is None:
+        return out.keep_input
+    if out.keep_input and out.force_keep and not user_keep:
+        return True
+    return user_keep
+
+
+def step_label(step: StepPlan) -> str:
+    name = str(getattr(step, "name", "") or step.type)
+    return step.type if name == step.type else f"{name} (type {step.type})"
+
+
+def multi_error(errors: list[str]) -> str:
+    """Packer's MultiError text."""
+    points = "\n".join(f"* {e}" for e in errors)
+    return f"{len(errors)} error(s) occurred:\n\n{points}"
+
+
+async def run_chain(
+    chain: list[StepPlan], builder_artifact: Artifact, make_ctx: Callable[[StepPlan], PostContext]
+) -> tuple[list[Artifact], bool, str | None]:
+    """Run one chain: (artifacts it leaves, keep the builder's artifact?, error)."""
+    from kiln.postprocessors.registry import POST_PROCESSORS
+
+    artifacts: list[Artifact] = []
+    keep_original = False
+    prior = builder_artifact
+    for i, step in enumerate(chain):
+        ctx = make_ctx(step)
+        ctx.ui.say(f"Running post-processor: {step_label(step)}", ctx.plan.name)
+        try:
+            config = render_step_config(
+                step, ctx.functions(), POST_PROCESSOR_TYPES, ctx.build_values
+            )
+            out = await POST_PROCESSORS[step.type](config, prior, ctx)
+        except KilnError as err:
+            if i == 0:
+                keep_original = True
+            return artifacts, keep_original, f"Post-processor failed: {err}"
+        keep = keep_decision(out, step.keep_input_artifact)
+        if i == 0:
+            keep_original = keep
+        elif keep:
+            artifacts.append(prior)
+        elif prior is not out.artifact:
+            destroy(prior)
+        prior = out.artifact
+    artifacts.append(prior)
+    return artifacts, keep_original, None
 
 
 async def run_post_processors(
     plan: BuildPlan, result: BuildResult, ui: Ui, options: RunOptions
 ) -> BuildResult:
-    from kiln.postprocessors.registry import POST_PROCESSORS
-
+    """Run every chain after a successful build; fill `result.artifacts` (and `.error`)."""
     builder_artifact = result.artifact
     if builder_artifact is None or not plan.post_processors:
         result.artifacts = [builder_artifact] if builder_artifact else []
         return result
+    values = builder_artifact.state.get("generated_data") or {}
+    build_values = {str(k): str(v) for k, v in dict(values).items()}
+
+    def make_ctx(step: StepPlan) -> PostContext:
+        return PostContext(plan, ui, step, force=options.force, build_values=build_values)
+
     keep_original = False
     artifacts: list[Artifact] = []
     errors: list[str] = []
     for chain in plan.post_processors:
-        prior = builder_artifact
-        for i, step in enumerate(chain):
-            ui.say(f"Running post-processor: {step.type}", plan.name)
-            ctx = PostContext(plan, ui, step)
-            try:
-                out = await POST_PROCESSORS[step.type](step.config, prior, ctx)
-            except KilnError as err:
-                errors.append(f"Post-processor failed: {err}")
-                break
-            keep = out.keep_input
-            if step.keep_input_artifact is not None and not (
-                out.keep_input and out.force_keep and not step.keep_input_artifact
-            ):
-                keep = step.keep_input_artifact
-            if i == 0:
-                keep_original = keep_original or keep
-            elif keep:
-                artifacts.append(prior)
-            else:
-                destroy(prior)
-            prior = out.artifact
+        made, keep, error = await run_chain(chain, builder_artifact, make_ctx)
+        keep_original = keep_original or keep
+        if error is None:
+            artifacts.extend(made)
         else:
-            artifacts.append(prior)
-            continue
+            errors.append(error)
     if keep_original:
         artifacts.insert(0, builder_artifact)
     else:
         destroy(builder_artifact)
-    result.artifacts = [a for a in artifacts if a is not builder_artifact or keep_original]
+        artifacts = [a for a in artifacts if a is not builder_artifact]
+    # Packer lists an artifact passed through unchanged (manifest, shell-local) twice.
+    unique: list[Artifact] = []
+    for artifact in artifacts:
+        if not any(artifact is seen for seen in unique):
+            unique.append(artifact)
+    result.artifacts = unique
     if errors:
-        result.error = "\n".join(errors)
+        result.error = multi_error(errors)
     return result

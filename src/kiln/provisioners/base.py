@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,15 @@ from typing import Any
 
 from kiln.boot.duration import format_go_duration
 from kiln.communicator import SshCommunicator
-from kiln.errors import KilnError
+from kiln.errors import KilnError, TemplateError
 from kiln.options import Duration, decode_sections, option_specs
-from kiln.plan import BuildPlan, StepPlan, _render_tree
+from kiln.plan import BuildPlan, StepPlan
 from kiln.provisioners.config import PROVISIONER_TYPES
+from kiln.template import render
 from kiln.template.gostrconv import quote
+
+# One id per kiln run (Packer's PACKER_RUN_UUID): build values, manifests.
+RUN_UUID = str(uuid.uuid4())
 
 # Packer's ProvisionHook.Run, word for word.
 NO_COMMUNICATOR = (
@@ -78,11 +83,42 @@ def late_keys(cls: type) -> set[str]:
     return {row.name for row in option_specs(cls) if row.spec.late}
 
 
-def render_step_config(step: StepPlan, ctx: ProvisionContext, types: Mapping[str, type]) -> Any:
-    """The step's options rendered with the real build values, decoded again."""
+def render_tree(
+    value: object, data: Mapping[str, object], funcs: Mapping[str, Any], where: str,
+    errors: list[str],
+) -> Any:  # fmt: skip
+    """Render every string of an option tree with `data` (`{{ .ID }}`) and `funcs`."""
+    if isinstance(value, str):
+        try:
+            return render(value, data, funcs, where=where or "value")
+        except TemplateError as err:
+            errors.append(str(err))
+            return value
+    if isinstance(value, list):
+        return [render_tree(v, data, funcs, f"{where}[{i}]", errors) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: render_tree(v, data, funcs, f"{where}.{k}" if where else str(k), errors)
+                for k, v in value.items()}  # fmt: skip
+    return value
+
+
+def render_step_config(
+    step: StepPlan,
+    functions: Mapping[str, Any],
+    types: Mapping[str, type],
+    data: Mapping[str, object] | None = None,
+) -> Any:
+    """The step's options rendered with the real build values, decoded again.
+
+    Late options (`execute_command`, `output`, ...) stay raw: their runner renders them
+    with its own data (`{{.Path}}`, `{{.ChecksumType}}`, ...).
+    """
     cls = types[step.type]
     errors: list[str] = []
-    rendered = _render_tree(step.raw, ctx.functions(), late_keys(cls), "", errors)
+    late = late_keys(cls)
+    raw = {k: v for k, v in step.raw.items() if k not in late}
+    rendered = render_tree(raw, data or {}, functions, "", errors)
+    rendered.update({k: v for k, v in step.raw.items() if k in late})
     decoded = decode_sections(rendered, [cls])
     errors += decoded.errors
     if errors:
@@ -102,7 +138,7 @@ async def _attempt(step: StepPlan, ctx: ProvisionContext) -> None:
     if step.pause_before.seconds > 0:
         ctx.say(f"Pausing {go_duration(step.pause_before)} before the next provisioner...")
         await asyncio.sleep(step.pause_before.seconds)
-    config = render_step_config(step, ctx, PROVISIONER_TYPES)
+    config = render_step_config(step, ctx.functions(), PROVISIONER_TYPES, ctx.build_values)
     runner = RUNNERS[step.type]
     run_ctx = dataclasses.replace(ctx, explicit=frozenset(step.raw))
     if step.timeout.seconds <= 0:
@@ -115,8 +151,8 @@ async def _attempt(step: StepPlan, ctx: ProvisionContext) -> None:
     except TimeoutError:
         ctx.error("Cancelling provisioner after a timeout...")
         raise ProvisionerError(
-            f"{step.where} ({step.type}) did not finish within its timeout "
-            f"({go_duration(step.timeout)}); raise `timeout` or make the provisioner faster"
+            f"the provisioner did not finish within its timeout ({go_duration(step.timeout)}); "
+            "raise `timeout` or make the provisioner faster"
         ) from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,9 +184,19 @@ def check_provisioner(typ: str, config: object, *, cwd: Path) -> list[str]:
     errors: list[str] = []
 
     def exists(label: str, name: str) -> None:
-        path = Path(name).expanduser()
-        if not (path if path.is_absolute() else cwd / path).exists():
+        try:
+            path = Path(name).expanduser()
+        except RuntimeError:  # `~user/x` for a user that does not exist
+            path = Path(name)
+        try:
+            os.stat(path if path.is_absolute() else cwd / path)
+        except FileNotFoundError:
             errors.append(f"Bad {label} '{name}': stat {name}: no such file or directory")
+        except OSError as err:
+            reason = (err.strerror or str(err)).lower()
+            errors.append(f"Bad {label} '{name}': stat {name}: {reason}")
+        except ValueError:
+            errors.append(f"Bad {label} {name!r}: a file name cannot contain a NUL character")
 
     if isinstance(config, ShellConfig | ShellLocalConfig):
         command = config.command if isinstance(config, ShellLocalConfig) else ""

@@ -56,7 +56,7 @@ async def _upload(config: FileConfig, ctx: ProvisionContext) -> None:
         ctx.say(f"Uploading {src} => {dst}")
         path = ctx.resolve(src)
         if not path.exists():
-            hint = " (it is \"generated\": an earlier step should have made it)" * config.generated
+            hint = ' (it is "generated": an earlier step should have made it)' * config.generated
             raise ProvisionerError(f"Bad source '{src}': stat {src}: no such file or directory"
                                    + hint)  # fmt: skip
         if path.is_dir():

@@ -25,8 +25,14 @@ from kiln.template import render
 
 def go_os(platform: str = sys.platform) -> str:
     """Python's platform name as Go's runtime.GOOS (what `only_on` lists)."""
-    for prefix, name in (("linux", "linux"), ("darwin", "darwin"), ("freebsd", "freebsd"),
-                         ("openbsd", "openbsd"), ("sunos", "solaris"), ("win32", "windows")):
+    for prefix, name in (
+        ("linux", "linux"),
+        ("darwin", "darwin"),
+        ("freebsd", "freebsd"),
+        ("openbsd", "openbsd"),
+        ("sunos", "solaris"),
+        ("win32", "windows"),
+    ):
         if platform.startswith(prefix):
             return name
     return platform
@@ -52,9 +58,11 @@ async def run_shell_local(config: ShellLocalConfig, ctx: ProvisionContext) -> No
                      config.environment_vars, config.env)  # fmt: skip
     flattened = flatten_env(env, config.env_var_format or "%s='%s' ")
     temp = _inline_script(config) if (config.inline or config.command) else None
-    scripts = [temp] if temp is not None else [
-        ctx.resolve(s) for s in ([config.script] if config.script else config.scripts)
-    ]
+    scripts = (
+        [temp]
+        if temp is not None
+        else [ctx.resolve(s) for s in ([config.script] if config.script else config.scripts)]
+    )
     try:
         for script in scripts:
             absolute = str(script.absolute())

@@ -457,7 +457,9 @@ class QemuConfig:
         choices=HTTP_PROTOCOLS,
         choice_error="http_network_protocol is invalid. Must be one of: "
         "[tcp tcp4 tcp6 unix unixpacket]",
-        help="Network for the HTTP listener (tcp, tcp4, tcp6).",
+        help="Network of the HTTP listener. kiln listens on TCP at `http_bind_address`, "
+        "whose address family decides between IPv4 and IPv6; `unix` and `unixpacket` are "
+        "errors (the guest could not reach them).",
     )
 
     # --- Floppy and CD ---------------------------------------------------------------

@@ -34,12 +34,12 @@ from kiln.media.checksum import (
 from kiln.media.floppy import file_errors_floppy
 from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
-from kiln.options import Duration, option_specs
+from kiln.options import option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.template import parse
 
 T = TypeVar("T")
-_DISK_SIZE = re.compile(r"^\d+[bkmgt]?$")
+_DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
 CDROM_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")
 DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
@@ -69,7 +69,10 @@ class Prepared:
 
 
 def prepare(config: QemuConfig, comm: CommConfig, ctx: PrepareContext) -> Prepared:
-    """Apply Packer's defaults and checks; `config`/`comm` are modified in place."""
+    """Apply Packer's defaults and checks; `config`/`comm` are modified in place.
+
+    They come from `decode_sections`, which has already turned explicit zero values into
+    the defaults (Packer's "0 means the default" rule, e.g. `boot_wait: "0s"` → 10s)."""
     out = Prepared(config, comm)
     checks = _Checks(config, comm, ctx, out)
     checks.run()
@@ -103,20 +106,18 @@ class _Checks:
         self.choices_and_unsupported()
 
     def _path(self, p: str) -> Path:
-        path = Path(p).expanduser()
+        path = _expand_user(p)
         return path if path.is_absolute() else self.ctx.cwd / path
 
     # --- steps -----------------------------------------------------------------------
     def shutdown(self) -> None:
-        if not self.c.shutdown_timeout:
-            self.c.shutdown_timeout = Duration(300.0, "5m")
-        elif self.c.shutdown_timeout.seconds < 0:
+        if self.c.shutdown_timeout.seconds < 0:
             self.err(f"shutdown_timeout must be positive, got {self.c.shutdown_timeout}")
 
     def disk_size(self) -> None:
         c = self.c
         c.disk_size = _normalize_size(c.disk_size) or "40960M"
-        if not _DISK_SIZE.match(c.disk_size.lower()):
+        if not _DISK_SIZE.fullmatch(c.disk_size.lower()):
             self.err(
                 f"Invalid disk size. disk_size {c.disk_size!r}: use a number of megabytes "
                 "(e.g. 20000) or a number with one of the units b, k, m, g, t (e.g. 10G)"
@@ -124,7 +125,7 @@ class _Checks:
         sizes = []
         for i, size in enumerate(c.disk_additional_size):
             norm = _normalize_size(size)
-            if not norm or not _DISK_SIZE.match(norm.lower()):
+            if not norm or not _DISK_SIZE.fullmatch(norm.lower()):
                 self.err(
                     f"disk_additional_size[{i}]: invalid disk size {size!r}: use megabytes "
                     "or a number with one of the units b, k, m, g, t (e.g. 10G)"
@@ -142,14 +143,14 @@ class _Checks:
         if c.display == "none":  # documented as "do not pass -display" (Packer ignores it)
             c.display = ""
             c.use_default_display = True
-        if not c.boot_wait:  # Packer: 0 means the default; negative means no wait
-            c.boot_wait = Duration(10.0, "10s")
 
     def media(self) -> None:
         c = self.c
-        for message in file_errors_floppy(c.floppy_files, c.floppy_dirs, base=self.ctx.cwd):
+        floppy_files = self._file_names("floppy_files", c.floppy_files)
+        floppy_dirs = self._file_names("floppy_dirs", c.floppy_dirs)
+        for message in file_errors_floppy(floppy_files, floppy_dirs, base=self.ctx.cwd):
             self.err(message)
-        for message in file_errors_cd(c.cd_files, base=self.ctx.cwd):
+        for message in file_errors_cd(self._file_names("cd_files", c.cd_files), base=self.ctx.cwd):
             self.err(message)
         for option, content in (("floppy_content", c.floppy_content), ("cd_content", c.cd_content)):
             for key in content:
@@ -157,6 +158,13 @@ class _Checks:
                     content_path(key, option)
                 except MediaError as err:
                     self.err(str(err))
+
+    def _file_names(self, key: str, names: list[str]) -> list[str]:
+        """`names` without those no file can have (a NUL character), each reported."""
+        for i, name in enumerate(names):
+            if "\0" in name:
+                self.err(f"{key}[{i}] {name!r} contains a NUL character: no file is named so")
+        return [name for name in names if "\0" not in name]
 
     def boot(self) -> None:
         c = self.c
@@ -295,7 +303,7 @@ class _Checks:
                 "http_content cannot be used in conjunction with http_directory: serve files "
                 "either from the directory or from the template"
             )
-        if c.http_directory and not self._path(c.http_directory).is_dir():
+        if c.http_directory and not _probe(self._path(c.http_directory), Path.is_dir):
             self.err(
                 f"http_directory {c.http_directory!r} is not a directory (resolved against "
                 f"{self.ctx.cwd})"
@@ -420,8 +428,6 @@ class _Checks:
         for name in ("cpus", "sockets", "cores", "threads"):
             if getattr(c, name) < 0:
                 self.err(f"{name} must be a positive number")
-        if c.cpus == 0:
-            c.cpus = 1
         if c.net_device not in NET_DEVICES:
             self.warn(
                 f"net_device {c.net_device!r} is not one of the documented models"
@@ -440,12 +446,12 @@ class _Checks:
             c.efi_firmware_vars = c.efi_firmware_vars or DEFAULT_EFI_VARS
             for key in ("efi_firmware_code", "efi_firmware_vars"):
                 value = getattr(c, key)
-                if not self._path(value).is_file():
+                if not _probe(self._path(value), Path.is_file):
                     self.err(
                         f"{key} {value!r} does not exist: install OVMF (apt-get install ovmf) "
                         f"or point {key} at your firmware"
                     )
-        if c.firmware and not self._path(c.firmware).is_file():
+        if c.firmware and not _probe(self._path(c.firmware), Path.is_file):
             self.err(f"firmware {c.firmware!r} does not exist")
         if c.vtpm and shutil.which("swtpm") is None:
             self.err("vtpm needs swtpm on PATH: apt-get install swtpm")
@@ -456,9 +462,9 @@ class _Checks:
 
     def output_directory(self) -> None:
         path = self._path(self.c.output_directory)
-        if self.ctx.force or not path.exists():
+        if self.ctx.force or not _probe(path, Path.exists):
             return
-        if path.is_dir() and not any(path.iterdir()):
+        if _probe(path, lambda p: p.is_dir() and not any(p.iterdir())):
             return  # the seed: "must not exist or be empty"
         self.err(
             f"Output directory '{self.c.output_directory}' already exists. It must not exist "
@@ -520,6 +526,22 @@ class _Checks:
                     )
 
 
+def _expand_user(name: str) -> Path:
+    """`~` and `~/x` expanded; `~user/x` too when that user exists, else left as written."""
+    try:
+        return Path(name).expanduser()
+    except RuntimeError:
+        return Path(name)
+
+
+def _probe(path: Path, test: Callable[[Path], bool]) -> bool:
+    """`test(path)`, false when the path cannot even be looked at (too long, NUL, EACCES)."""
+    try:
+        return test(path)
+    except (OSError, ValueError):
+        return False
+
+
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from synchronous code, even under a running loop."""
     try:
@@ -534,6 +556,6 @@ def _normalize_size(size: str) -> str:
     """Packer: "" or "0" → default; plain digits are megabytes."""
     if size in ("", "0"):
         return ""
-    if size.isdigit():
+    if re.fullmatch("[0-9]+", size):
         return size + "M"
     return size

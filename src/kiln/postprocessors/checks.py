@@ -1,0 +1,18 @@
+"""Checks to run at validate time for post-processors (beside the option decoding)."""
+
+from __future__ import annotations
+
+from kiln.postprocessors.archive import ArchiveError, effective_level
+from kiln.postprocessors.config import CompressConfig
+from kiln.provisioners.checks import extra_provisioner_checks
+
+
+def extra_post_processor_checks(config: object) -> list[str]:
+    """Messages for `config` (a decoded post-processor)."""
+    if isinstance(config, CompressConfig):
+        try:
+            effective_level(config.compression_level)
+        except ArchiveError as err:
+            return [str(err)]
+        return []
+    return extra_provisioner_checks(config)
