@@ -36,7 +36,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "accelerator": "",  # auto
         "machine_type": "pc",
         "memory": 512,
-        "cpus": 1,
+        "cpus": 0,
         "sockets": 0,
         "cores": 0,
         "threads": 0,

@@ -127,7 +127,7 @@ def test_explicit_output_names_are_kept(tmp_path: Path) -> None:
         ("memory", "10", 10),
         ("memory", "0x400", 1024),
         ("memory", 2048.0, 2048),
-        ("cpus", 0, 1),
+        ("cpus", 0, 0),
         ("cpus", "4", 4),
         ("iso_target_extension", "IMG", "img"),
         ("boot_wait", "-1s", Duration(-1.0, "-1s")),  # negative: no wait

@@ -204,12 +204,20 @@ class _Layout:
         return iso_path, joliet_path
 
 
-def _check_label(label: str) -> None:
+def cd_label_problem(label: str) -> str | None:
+    """Why `cd_label` cannot be an ISO 9660 volume id, or None (checked at validate time)."""
     if not label or len(label) > 32 or not all(" " <= c <= "~" for c in label):
-        raise MediaError(
+        return (
             f"cd_label {label!r} cannot be an ISO 9660 volume id: use 1 to 32 printable "
             "ASCII characters (for cloud-init, 'cidata')"
         )
+    return None
+
+
+def _check_label(label: str) -> None:
+    problem = cd_label_problem(label)
+    if problem:
+        raise MediaError(problem)
 
 
 def make_cd(entries: Sequence[Entry], dest: Path, *, label: str = "packer") -> None:

@@ -151,15 +151,23 @@ def file_errors_floppy(files: Sequence[str], dirs: Sequence[str], *, base: Path)
 # --- checking -----------------------------------------------------------------------
 
 
-def _fat_label(label: str) -> bytes:
-    """`floppy_label` as the 11-byte FAT volume label (upper-cased, space padded)."""
+def floppy_label_problem(label: str) -> str | None:
+    """Why `floppy_label` cannot be a FAT volume label, or None (checked at validate time)."""
     upper = label.upper()
     if not upper or len(upper) > 11 or not set(upper) <= _LABEL_CHARS:
-        raise MediaError(
+        return (
             f"floppy_label {label!r} cannot be a FAT volume label: use 1 to 11 characters "
             "from A-Z, 0-9, space and !#$%&'()-@^_`{}~ (lower case is upper-cased)"
         )
-    return upper.ljust(11).encode("ascii")
+    return None
+
+
+def _fat_label(label: str) -> bytes:
+    """`floppy_label` as the 11-byte FAT volume label (upper-cased, space padded)."""
+    problem = floppy_label_problem(label)
+    if problem:
+        raise MediaError(problem)
+    return label.upper().ljust(11).encode("ascii")
 
 
 def _check_name(image_path: str) -> None:

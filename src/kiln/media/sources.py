@@ -57,6 +57,8 @@ def expand_glob(pattern: str, base: Path) -> list[str]:
 
 def stat_problem(path: str, base: Path) -> str | None:
     """Go's ``os.Stat`` error text for `path`, e.g. ``stat x: no such file or directory``."""
+    if "\0" in path:
+        return f"stat {path!r}: invalid argument (the path contains a NUL character)"
     try:
         os.stat(base / path)
     except OSError as err:

@@ -213,10 +213,11 @@ class QemuConfig:
         help="Guest memory in MiB (values under 10 mean the default, 512).",
     )
     cpus: int = option(
-        1,
+        0,
         section="machine",
         since="1.6.6",
-        help="Number of virtual CPUs (`-smp`).",
+        default_doc="1, or sockets × cores × threads when those are set",
+        help="Number of virtual CPUs (`-smp`); never more than the topology allows.",
     )
     sockets: int = option(0, section="machine", since="plugin v1.0.7", help="CPU sockets.")
     cores: int = option(0, section="machine", since="plugin v1.0.7", help="Cores per socket.")

@@ -23,7 +23,7 @@ from kiln.boot import validate_boot_command
 from kiln.builders.comm_config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.builders.qemu.config import NET_DEVICES, QemuConfig
 from kiln.errors import KilnError, TemplateError
-from kiln.media.cdrom import file_errors_cd
+from kiln.media.cdrom import cd_label_problem, file_errors_cd
 from kiln.media.checksum import (
     ChecksumError,
     checksum_syntax_errors,
@@ -31,7 +31,7 @@ from kiln.media.checksum import (
     parse_checksum,
     resolve_checksum,
 )
-from kiln.media.floppy import file_errors_floppy
+from kiln.media.floppy import file_errors_floppy, floppy_label_problem
 from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
 from kiln.options import option_specs
@@ -158,6 +158,14 @@ class _Checks:
                     content_path(key, option)
                 except MediaError as err:
                     self.err(str(err))
+        if c.floppy_files or c.floppy_dirs or c.floppy_content:
+            problem = floppy_label_problem(c.floppy_label)
+            if problem:
+                self.err(problem)
+        if c.cd_files or c.cd_content:
+            problem = cd_label_problem(c.cd_label)
+            if problem:
+                self.err(problem)
 
     def _file_names(self, key: str, names: list[str]) -> list[str]:
         """`names` without those no file can have (a NUL character), each reported."""
