@@ -83,10 +83,11 @@ def test_disk_image_from_first_artifact_with_compression(
 ) -> None:
     source = basic_build.image
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    # No shutdown_command: kiln presses the ACPI power button (Packer would kill QEMU).
     builder = tiny_builder(
         None, iso_url=str(source), iso_checksum=f"sha256:{digest}", disk_image=True,
         disk_size="512M", disk_compression=True, http_directory=None, boot_command=None,
-        boot_wait="0.1s",
+        boot_wait="0.1s", shutdown_command=None,
     )  # fmt: skip
     write_template(
         tmp_path / "t.json",
@@ -97,6 +98,8 @@ def test_disk_image_from_first_artifact_with_compression(
     assert run.returncode == 0, run.output
     assert "Starting VM, booting disk image" in run.output
     assert "Resizing hard drive..." in run.output
+    assert "Halting the virtual machine (ACPI power button)..." in run.output
+    assert "did not power off" not in run.output
     image = tmp_path / "out" / "tiny.qcow2"
     info = image_info(image)
     assert info["virtual-size"] == 512 * 1024 * 1024
@@ -105,3 +108,21 @@ def test_disk_image_from_first_artifact_with_compression(
     assert compressed is not None or info["actual-size"] < source.stat().st_size
     assert read_guest_file(image, "/root/second.txt", tmp_path) == "second\n"
     assert read_guest_file(image, "/root/inline.txt", tmp_path) == "inline:it's here\n"
+
+
+def test_communicator_none_waits_for_the_guest_to_power_off(
+    tiny_iso, kiln_session_cache: Path, tmp_path: Path
+) -> None:
+    write_answers(tmp_path / "http", marker="no-ssh", after="poweroff")
+    builder = tiny_builder(
+        tiny_iso, communicator="none", ssh_username=None, ssh_password=None, ssh_timeout=None,
+        shutdown_command=None, shutdown_timeout="3m",
+    )  # fmt: skip
+    write_template(tmp_path / "t.json", [builder])
+    run = run_kiln(["build", "t.json"], cwd=tmp_path, env=kiln_env(tmp_path, kiln_session_cache))
+    assert run.returncode == 0, run.output
+    assert "No communicator is set; skipping port forwarding setup." in run.output
+    assert "Waiting for shutdown..." in run.output
+    assert "Found port for communicator" not in run.output
+    image = tmp_path / "out" / "tiny.qcow2"
+    assert read_guest_file(image, "/etc/kiln-marker", tmp_path).strip() == "no-ssh"
