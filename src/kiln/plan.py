@@ -20,7 +20,7 @@ from kiln import PACKER_COMPAT_VERSION
 from kiln.builders.comm_config import CommConfig
 from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.prepare import PrepareContext, prepare
-from kiln.errors import KilnError, MultiError, TemplateError
+from kiln.errors import KilnError, MultiError
 from kiln.options import Duration, decode_sections, option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.postprocessors.checks import extra_post_processor_checks
@@ -36,8 +36,9 @@ from kiln.provisioners.config import (
     CommonProvisionerConfig,
     check_provisioner,
 )
-from kiln.template import FuncContext, packer_functions, render
+from kiln.template import FuncContext, packer_functions
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.tree import render_tree
 from kiln.template.variables import VariableInputs, resolve_variables
 from kiln.ui.redact import Redactor
 
@@ -46,6 +47,7 @@ SUPPORTED_BUILDERS = ("qemu",)
 BUILD_VALUE_NAMES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey",
                      "SSHPrivateKey", "PackerRunUUID", "PackerHTTPAddr", "PackerHTTPIP",
                      "PackerHTTPPort", "ConnType")  # fmt: skip
+BUILD_PLACEHOLDERS: dict[str, object] = {k: f"<build {k}>" for k in BUILD_VALUE_NAMES}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class StepPlan:
     max_retries: int = 0
     timeout: Duration = field(default_factory=lambda: Duration(0.0, "0s"))
     keep_input_artifact: bool | None = None
+    name: str = ""  # a post-processor's `name` (Packer prints it, -except matches it)
 
 
 @dataclass
@@ -189,7 +192,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         funcs = packer_functions(func_ctx)
         late = {row.name for cls in (QemuConfig, CommConfig) for row in option_specs(cls)
                 if row.spec.late}  # fmt: skip
-        rendered = _render_tree(bdef.config, funcs, late, "", errors)
+        rendered = render_tree(bdef.config, {}, funcs, late=late, errors=errors)
         decoded = decode_sections(rendered, [QemuConfig, CommConfig])
         errors.extend(decoded.errors)
         for w in decoded.warnings:
@@ -229,6 +232,8 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for chain in tpl.post_processors:
             steps = []
             for ppdef in chain:
+                if ppdef.name and _matches(ppdef.name, options.except_):
+                    break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
                     step = _post_processor_plan(ppdef, step_funcs, options.cwd, errors)
                     if step is not None:
@@ -275,10 +280,12 @@ def _select_builds(
     tpl: TemplateFile, options: PlanOptions, groups: list[tuple[str, list[str]]]
 ) -> list[Any]:
     names = [b.name for b in tpl.builders]
+    pp_names = [pp.name for chain in tpl.post_processors for pp in chain if pp.name]
     errors = []
     for flag, patterns in (("-only", options.only), ("-except", options.except_)):
         for pattern in patterns:
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+            candidates = names + pp_names if flag == "-except" else names
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in candidates):
                 errors.append(
                     f"{flag}={pattern}: no build matches it; builds in the template: "
                     + ", ".join(names)
@@ -312,32 +319,14 @@ def _check_only_except(tpl: TemplateFile, names: list[str]) -> list[str]:
     return errors
 
 
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
 def _applies(only: Sequence[str], except_: Sequence[str], name: str) -> bool:
     if only and name not in only:
         return False
     return name not in except_
-
-
-def _render_tree(
-    value: object, funcs: Mapping[str, Any], late: set[str], where: str, errors: list[str]
-) -> Any:
-    """Render every string in a config tree at load time, except the late keys."""
-    if isinstance(value, str):
-        try:
-            return render(value, {}, funcs, where=where or "value")
-        except TemplateError as err:
-            errors.append(str(err))
-            return value
-    if isinstance(value, list):
-        return [_render_tree(v, funcs, late, f"{where}[{i}]", errors) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            key_where = f"{where}.{k}" if where else str(k)
-            out[k] = v if (not where and k in late) else _render_tree(v, funcs, late, key_where,
-                                                                      errors)  # fmt: skip
-        return out
-    return value
 
 
 def _late_keys(cls: type) -> set[str]:
@@ -362,7 +351,9 @@ def _provisioner_plan(
     raw = dict(pdef.config)
     raw.update(pdef.override.get(build_name, {}))
     local_errors: list[str] = []
-    rendered = _render_tree(raw, funcs, _late_keys(cls), "", local_errors)
+    rendered = render_tree(
+        raw, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors
+    )
     common_raw = {
         k: v
         for k, v in (
@@ -405,7 +396,9 @@ def _post_processor_plan(
         )  # fmt: skip
         return None
     local_errors: list[str] = []
-    rendered = _render_tree(ppdef.config, funcs, _late_keys(cls), "", local_errors)
+    rendered = render_tree(
+        ppdef.config, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors
+    )
     decoded = decode_sections(rendered, [cls])
     local_errors += decoded.errors
     config: Any = decoded.get(cls)
@@ -430,9 +423,13 @@ def _post_processor_plan(
         keep = keep_decoded.get(CommonPostProcessorConfig).keep_input_artifact
     errors.extend(f"{ppdef.where} ({ppdef.type}): {e}" for e in local_errors)
     return StepPlan(
-        type=ppdef.type, where=ppdef.where, raw=dict(ppdef.config), config=config,
+        type=ppdef.type,
+        where=ppdef.where,
+        raw=dict(ppdef.config),
+        config=config,
         keep_input_artifact=keep,
-    )  # fmt: skip
+        name=ppdef.name,
+    )
 
 
 def _choice_errors(config: object) -> list[str]:

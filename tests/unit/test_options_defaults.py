@@ -201,7 +201,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "output": "packer_{{.BuildName}}_{{.BuilderType}}_{{.ChecksumType}}.checksum",
     },
     "CompressConfig": {
-        "output": "packer_{{.BuildName}}_{{.BuilderType}}.tar.gz",
+        "output": "packer_{{.BuildName}}_{{.BuilderType}}",
         "format": "",
         "compression_level": 6,
     },

@@ -60,7 +60,7 @@ class CompressConfig:
     """`"type": "compress"`: pack the artifact's files into an archive."""
 
     output: str = option(
-        "packer_{{.BuildName}}_{{.BuilderType}}.tar.gz",
+        "packer_{{.BuildName}}_{{.BuilderType}}",
         section="compress",
         late=True,
         help="Archive path; its extension picks the format (.tar.gz, .tgz, .zip, .gz, "

@@ -98,7 +98,7 @@ def keep_decision(out: PostResult, user_keep: bool | None) -> bool:
 
 
 def step_label(step: StepPlan) -> str:
-    name = str(getattr(step, "name", "") or step.type)
+    name = step.name or step.type
     return step.type if name == step.type else f"{name} (type {step.type})"
 
 

@@ -19,12 +19,12 @@ from typing import Any
 
 from kiln.boot.duration import format_go_duration
 from kiln.communicator import SshCommunicator
-from kiln.errors import KilnError, TemplateError
+from kiln.errors import KilnError
 from kiln.options import Duration, decode_sections, option_specs
 from kiln.plan import BuildPlan, StepPlan
 from kiln.provisioners.config import PROVISIONER_TYPES
-from kiln.template import render
 from kiln.template.gostrconv import quote
+from kiln.template.tree import render_tree
 
 # One id per kiln run (Packer's PACKER_RUN_UUID): build values, manifests.
 RUN_UUID = str(uuid.uuid4())
@@ -83,25 +83,6 @@ def late_keys(cls: type) -> set[str]:
     return {row.name for row in option_specs(cls) if row.spec.late}
 
 
-def render_tree(
-    value: object, data: Mapping[str, object], funcs: Mapping[str, Any], where: str,
-    errors: list[str],
-) -> Any:  # fmt: skip
-    """Render every string of an option tree with `data` (`{{ .ID }}`) and `funcs`."""
-    if isinstance(value, str):
-        try:
-            return render(value, data, funcs, where=where or "value")
-        except TemplateError as err:
-            errors.append(str(err))
-            return value
-    if isinstance(value, list):
-        return [render_tree(v, data, funcs, f"{where}[{i}]", errors) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: render_tree(v, data, funcs, f"{where}.{k}" if where else str(k), errors)
-                for k, v in value.items()}  # fmt: skip
-    return value
-
-
 def render_step_config(
     step: StepPlan,
     functions: Mapping[str, Any],
@@ -116,9 +97,7 @@ def render_step_config(
     cls = types[step.type]
     errors: list[str] = []
     late = late_keys(cls)
-    raw = {k: v for k, v in step.raw.items() if k not in late}
-    rendered = render_tree(raw, data or {}, functions, "", errors)
-    rendered.update({k: v for k, v in step.raw.items() if k in late})
+    rendered = render_tree(step.raw, data or {}, functions, late=late, errors=errors)
     decoded = decode_sections(rendered, [cls])
     errors += decoded.errors
     if errors:
