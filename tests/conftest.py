@@ -1,5 +1,6 @@
-import option_coverage
 import pytest
+
+import option_coverage
 from guest_fixtures import *  # noqa: F403
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from build_harness import image_info, read_guest_file
 
 pytestmark = pytest.mark.e2e

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from build_harness import (
     interrupt_and_wait,
     kiln_env,

@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from build_harness import (
     image_info,
     kiln_env,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+
 from guest_fixtures import (
     QemuVM,
     TinyIso,

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from build_harness import (
     KilnRun,
     kiln_env,

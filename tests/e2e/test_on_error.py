@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from build_harness import kiln_argv, kiln_env, tiny_builder, write_template
 
 pytestmark = pytest.mark.e2e

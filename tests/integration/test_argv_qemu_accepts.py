@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from golden_plugin import golden_cases, golden_qemu_argv
 
 CASES = golden_cases()

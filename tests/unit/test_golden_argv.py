@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from golden_plugin import (
     CASE_ENV,
     GOLDEN_DIR,
