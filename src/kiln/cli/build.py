@@ -57,7 +57,7 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 1
     ui.redact.add(*plan.secrets)
     for build in plan.builds:
-        ui.redact.add(build.comm.ssh_password, build.config.vnc_password)
+        ui.redact.add(build.comm.ssh_password)
     print_warnings(ui, plan.warnings)
     options = RunOptions(
         on_error=opts.on_error,

@@ -366,9 +366,9 @@ class QemuConfig:
         "",
         section="display",
         since="plugin v1.1.2",
-        secret=True,
         default_doc="random 8 characters",
-        help="The VNC password with `vnc_use_password` (at most 8 characters).",
+        help="The VNC password with `vnc_use_password` (at most 8 characters). Printed with "
+        "the VNC address so you can watch the console, as Packer does.",
     )
     disable_vnc: bool = option(
         False,
