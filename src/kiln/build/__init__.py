@@ -1,0 +1,1 @@
+"""Running builds: the step pipeline, one build's runner, and parallel builds."""

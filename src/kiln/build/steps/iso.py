@@ -1,0 +1,50 @@
+"""Step 1: the installer ISO (or source disk image): resolve the checksum, fetch, cache."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kiln.build.state import BuildState
+from kiln.media.cache import cache_dir, cache_target
+from kiln.media.checksum import resolve_checksum
+from kiln.media.fetch import fetch_iso, find_byte_serving_url
+from kiln.ui.progress import DownloadProgress
+
+
+def iso_urls(state: BuildState) -> list[str]:
+    c = state.plan.config
+    return [c.iso_url] if c.iso_url else list(c.iso_urls)
+
+
+@asynccontextmanager
+async def step_iso(state: BuildState) -> AsyncIterator[None]:
+    c = state.plan.config
+    urls = iso_urls(state)
+    if c.iso_skip_cache:
+        state.ui.say("Skipping the download: QEMU reads the ISO from its URL (iso_skip_cache)")
+        state.iso_path = await find_byte_serving_url(urls, log=state.ui.message)
+        yield
+        return
+    state.ui.say("Retrieving ISO")
+    template_dir = Path(state.plan.func_context.template_dir) if state.plan.func_context else Path()
+    checksum = await resolve_checksum(c.iso_checksum, urls[0], template_dir=template_dir)
+    target = cache_target(
+        checksum,
+        urls,
+        target_path=c.iso_target_path or None,
+        target_extension=c.iso_target_extension,
+        cache_root=cache_dir(state.options.env),
+    )
+    result = await fetch_iso(
+        urls,
+        checksum,
+        target,
+        progress=DownloadProgress(state.ui.ui, state.name),
+        log=state.ui.message,
+    )
+    if result.from_cache:
+        state.ui.message(f"Using the cached ISO {result.path}")
+    state.iso_path = str(result.path)
+    yield

@@ -1,0 +1,210 @@
+"""Step 12-13: start QEMU (after choosing the accelerator), and stop it whatever happens.
+
+On a failure anywhere after QEMU started, this step's exit takes a screenshot of the
+console for the failure report before stopping QEMU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kiln.build.state import BuildState
+from kiln.build.steps.network import comm_host_port
+from kiln.builders.qemu.accel import choose_accelerator
+from kiln.builders.qemu.cmdline import RuntimeFacts, build_argv, qemuargs_template_data
+from kiln.builders.qemu.process import QemuError, QemuProcess
+from kiln.errors import KilnError
+from kiln.template import render
+
+
+def display_available(env: dict[str, str]) -> bool:
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+async def resolve_accelerator(state: BuildState) -> str:
+    c = state.plan.config
+    if c.accelerator:
+        return c.accelerator
+    choice = await choose_accelerator(c.qemu_binary, cache_dir=state.options.cache_dir)
+    if choice.accelerator == "kvm":
+        state.ui.message(choice.reason)
+    else:
+        state.ui.warn(choice.reason)
+    return choice.accelerator
+
+
+def runtime_facts(state: BuildState, *, control_fd: int | None) -> RuntimeFacts:
+    c = state.plan.config
+    headless = c.headless or not display_available(state.options.env)
+    return RuntimeFacts(
+        accelerator=state.accelerator or "tcg",
+        disk_paths=tuple(state.disk_paths),
+        iso_path=None if c.disk_image else state.iso_path,
+        cd_path=state.cd_path,
+        floppy_path=state.floppy_path,
+        vnc_port=state.vnc_port.port if state.vnc_port else None,
+        comm_host_port=comm_host_port(state),
+        http_ip=state.http_ip,
+        http_port=state.http_port,
+        headless=headless,
+        efivars_path=str(state.output_dir / "efivars.fd") if c.efi_boot else None,
+        tpm_socket=str(state.work_dir / "vtpm" / "vtpm.sock") if c.vtpm else None,
+        control_fd=control_fd,
+        serial_log=str(state.serial_log) if state.serial_log else None,
+    )
+
+
+def render_qemuargs(state: BuildState, facts: RuntimeFacts) -> list[list[str]]:
+    c, comm = state.plan.config, state.plan.comm
+    data = qemuargs_template_data(c, comm, facts)
+    funcs = state.plan.functions()
+    return [
+        [render(arg, data, funcs, where=f"qemuargs[{i}][{j}]") for j, arg in enumerate(row)]
+        for i, row in enumerate(c.qemuargs)
+    ]
+
+
+def qemu_argv(state: BuildState, *, control_fd: int | None) -> tuple[list[str], list[str]]:
+    facts = runtime_facts(state, control_fd=control_fd)
+    command = build_argv(state.plan.config, state.plan.comm, facts, render_qemuargs(state, facts))
+    return command.argv, command.notes
+
+
+@asynccontextmanager
+async def step_efivars(state: BuildState) -> AsyncIterator[None]:
+    c = state.plan.config
+    if not c.efi_boot:
+        yield
+        return
+    dest = state.output_dir / "efivars.fd"
+    await asyncio.to_thread(shutil.copyfile, c.efi_firmware_vars, dest)
+    yield
+
+
+@asynccontextmanager
+async def step_vtpm(state: BuildState) -> AsyncIterator[None]:
+    c = state.plan.config
+    if not c.vtpm:
+        yield
+        return
+    state_dir = state.work_dir / "vtpm"
+    state_dir.mkdir()
+    argv = [
+        "swtpm",
+        "socket",
+        "--tpmstate",
+        f"dir={state_dir}",
+        "--ctrl",
+        f"type=unixio,path={state_dir / 'vtpm.sock'}",
+    ]
+    if not c.use_tpm1:
+        argv.append("--tpm2")
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        for _ in range(100):
+            if (state_dir / "vtpm.sock").exists():
+                break
+            await asyncio.sleep(0.05)
+        yield
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+@asynccontextmanager
+async def step_qemu(state: BuildState) -> AsyncIterator[None]:
+    c = state.plan.config
+    state.accelerator = await resolve_accelerator(state)
+    if not c.headless and not display_available(state.options.env):
+        state.ui.warn(
+            "headless is false, but there is no display to open a window on ($DISPLAY is "
+            "not set): running headless instead; the console is on VNC."
+        )
+    state.serial_log = state.work_dir / "serial.log"
+    state.ui.say(
+        "Starting VM, booting disk image" if c.disk_image else "Starting VM, booting from CD-ROM"
+    )
+    if state.accelerator == "none":
+        state.ui.message(
+            "WARNING: The VM will be started with no hardware acceleration.\n"
+            "The installation may take considerably longer to finish."
+        )
+    notes: list[str] = []
+
+    def make_argv(fd: int) -> list[str]:
+        argv, more = qemu_argv(state, control_fd=fd)
+        notes.extend(more)
+        (state.work_dir / "qemu-argv.txt").write_text(" ".join(argv) + "\n")
+        return argv
+
+    qemu = await QemuProcess.start(
+        make_argv, name=state.name, stderr_log=state.work_dir / "qemu-stderr.log"
+    )
+    state.qemu = qemu
+    for note in notes:
+        state.ui.say(note)
+    try:
+        await _after_start(state, qemu)
+        yield
+    except BaseException:
+        if state.qemu is not None and qemu.returncode is None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(qemu.screendump(state.work_dir / "screenshot.png"), 5)
+        raise
+    finally:
+        how = await qemu.stop()
+        if how not in ("already exited", "powered off (ACPI)"):
+            state.ui.message(f"QEMU stopped ({how})")
+        if c.qmp_enable and c.qmp_socket_path:
+            Path(c.qmp_socket_path).unlink(missing_ok=True)
+        state.qemu = None
+
+
+async def _after_start(state: BuildState, qemu: QemuProcess) -> None:
+    c = state.plan.config
+    if c.vnc_use_password:
+        await qemu.command("set_password", protocol="vnc", password=c.vnc_password)
+    if c.qmp_enable:
+        state.ui.say(f"QMP socket at: {c.qmp_socket_path}")
+    if state.vnc_port is not None:
+        address = f"{c.vnc_bind_address}:{state.vnc_port.port}"
+        if c.headless or not display_available(state.options.env):
+            how = (
+                f"with the password: {c.vnc_password}"
+                if c.vnc_use_password
+                else "without a password"
+            )
+            state.ui.message(
+                "The VM will be run headless, without a GUI. If you want to\n"
+                f"view the screen of the VM, connect via VNC {how} to\n"
+                f"vnc://{address}  (e.g. vncviewer -Shared {c.vnc_bind_address}::"
+                f"{state.vnc_port.port})"
+            )
+    await asyncio.sleep(0)
+    if qemu.returncode is not None:
+        raise QemuError(qemu.failure_message("Qemu failed to start"))
+
+
+def make_work_dir(name: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return Path(tempfile.mkdtemp(prefix=f"kiln-{safe}-"))
+
+
+def check_binaries(state: BuildState) -> None:
+    for binary in (state.plan.config.qemu_binary, "qemu-img"):
+        if shutil.which(binary, path=state.options.env.get("PATH", os.defpath)) is None:
+            raise KilnError(
+                f'Failed creating Qemu driver: exec: "{binary}": executable file not found '
+                "in $PATH (install QEMU: apt-get install qemu-system-x86 qemu-utils, or set "
+                "qemu_binary)"
+            )
