@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from kiln.errors import KilnError
 from kiln.options.suggest import did_you_mean
-from kiln.options.weak import parse_go_int
 
 ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
 HELP_FLAGS = ("h", "help")
@@ -175,6 +174,8 @@ def make_parser(verb: str) -> argparse.ArgumentParser:
 def _go_int(name: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
+            from kiln.options.weak import parse_go_int  # loads the decoder: only when needed
+
             return parse_go_int(text)
         except ValueError:
             raise UsageError(

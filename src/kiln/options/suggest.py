@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like `name`, if one is close enough to be a likely typo."""
+    import difflib  # only when a name is wrong
+
     pool = list(candidates)
     matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
     if matches:

@@ -10,19 +10,13 @@ name unchanged. Zip entries are the files' paths as given, tar entries their bas
 
 from __future__ import annotations
 
-import gzip
-import lzma
 import re
 import struct
-import tarfile
 import threading
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-
-import lz4.frame  # type: ignore[import-untyped]
 
 from kiln.errors import KilnError
 
@@ -114,6 +108,12 @@ class BgzfWriter:
 
 
 def _compressor(raw: IO[bytes], algorithm: str, level: int) -> Any:
+    # The codecs load here, not at import: `kiln validate` needs none of them.
+    import gzip
+    import lzma
+
+    import lz4.frame  # type: ignore[import-untyped]
+
     if algorithm == "pgzip":
         return gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=level, mtime=0)
     if algorithm == "lz4":
@@ -157,6 +157,9 @@ def write_archive(
 
 
 def _write_into(out: Any, files: list[Path], fmt: ArchiveFormat, stop: threading.Event) -> None:
+    import tarfile
+    import zipfile
+
     if fmt.archive == "tar":
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             for path in files:

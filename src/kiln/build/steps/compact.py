@@ -25,7 +25,10 @@ def convert_command(state: BuildState) -> list[str] | None:
         main,
         f"{main}.convert",
         out_fmt=c.format,
-        extra=c.qemu_img_args.convert,
+        extra=(
+            *(qemu_img.COMPRESS_OPTIONS if c.disk_compression else ()),
+            *c.qemu_img_args.convert,
+        ),
         compress=c.disk_compression,
     )
 
