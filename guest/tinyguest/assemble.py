@@ -73,22 +73,6 @@ FLOPPY_MODULES: tuple[str, ...] = ("floppy",)
 # Overlay files whose mode is not the default 0644/0755.
 MODE_OVERRIDES = {"etc/shadow": 0o600}
 
-LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "lib", "usr/lib")
-# sonames whose package name does not follow Debian policy's naming rule
-SONAME_PACKAGES = {
-    "libc.so.6": "libc6",
-    "ld-linux-x86-64.so.2": "libc6",
-    "libm.so.6": "libc6",
-    "libresolv.so.2": "libc6",
-    "libpthread.so.0": "libc6",
-    "libdl.so.2": "libc6",
-    "librt.so.1": "libc6",
-    "libutil.so.1": "libc6",
-    "libz.so.1": "zlib1g",
-    "libcrypto.so.3": "libssl3",
-    "libssl.so.3": "libssl3",
-}
-
 
 def all_packages() -> list[str]:
     """Every Debian package the build takes files from (the kernel aside)."""

@@ -13,26 +13,13 @@ from typing import Any, get_args, get_origin
 
 from kiln.boot.duration import parse_go_duration
 from kiln.errors import KilnError
+from kiln.jsonkind import json_kind
 from kiln.options.spec import Duration, QemuImgArgs
 from kiln.template.gostrconv import format_float, quote
 
 
 class DecodeProblem(Exception):
     """A value that cannot become the option's type; the message names the key."""
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def to_str(key: str, value: object) -> str:
@@ -46,7 +33,7 @@ def to_str(key: str, value: object) -> str:
         return format_float(value, "f")  # Go: strconv.FormatFloat(f, 'f', -1, 64)
     if value is None:
         return ""
-    raise DecodeProblem(f"'{key}' expected a string, got {_kind(value)}")
+    raise DecodeProblem(f"'{key}' expected a string, got {json_kind(value)}")
 
 
 _GO_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)\Z")
@@ -106,7 +93,7 @@ def to_int(key: str, value: object) -> int:
                 "value out of range (integers are 64-bit)"
             )
         return number
-    raise DecodeProblem(f"'{key}' expected an integer, got {_kind(value)}")
+    raise DecodeProblem(f"'{key}' expected an integer, got {json_kind(value)}")
 
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -129,7 +116,7 @@ def to_bool(key: str, value: object) -> bool:
             f"cannot parse '{key}' as bool: strconv.ParseBool: parsing {_go_quote(value)}: "
             "invalid syntax (expected true or false)"
         )
-    raise DecodeProblem(f"'{key}' expected a boolean, got {_kind(value)}")
+    raise DecodeProblem(f"'{key}' expected a boolean, got {json_kind(value)}")
 
 
 def to_duration(key: str, value: object) -> Duration:
@@ -137,7 +124,7 @@ def to_duration(key: str, value: object) -> Duration:
         return Duration(0.0, "0s")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DecodeProblem(
-            f"'{key}' expected a duration string such as \"5s\", got {_kind(value)}"
+            f"'{key}' expected a duration string such as \"5s\", got {json_kind(value)}"
         )
     text = to_str(key, value)
     if not isinstance(value, str) and text != "0":
@@ -181,7 +168,7 @@ def to_str_list_list(key: str, value: object) -> list[list[str]]:
     if not isinstance(value, list):
         raise DecodeProblem(
             f'\'{key}\' expected a list of lists of strings, e.g. [["-m", "1024M"]], '
-            f"got {_kind(value)}"
+            f"got {json_kind(value)}"
         )
     return [to_str_list(f"{key}[{i}]", row) for i, row in enumerate(value)]
 
@@ -192,7 +179,7 @@ def to_str_map(key: str, value: object) -> dict[str, str]:
     if isinstance(value, list) and not value:
         return {}
     if not isinstance(value, dict):
-        raise DecodeProblem(f"'{key}' expected an object of strings, got {_kind(value)}")
+        raise DecodeProblem(f"'{key}' expected an object of strings, got {json_kind(value)}")
     return {str(k): to_str(f"{key}.{k}", v) for k, v in value.items()}
 
 
@@ -202,7 +189,7 @@ def to_qemu_img_args(key: str, value: object) -> QemuImgArgs:
     if not isinstance(value, dict):
         raise DecodeProblem(
             f"'{key}' expected an object with 'convert', 'create' and/or 'resize' lists, "
-            f"got {_kind(value)}"
+            f"got {json_kind(value)}"
         )
     allowed = ("convert", "create", "resize")
     unknown = sorted(k for k in value if k not in allowed)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError
+from kiln.jsonkind import json_kind
 from kiln.options.suggest import did_you_mean
 from kiln.options.weak import to_str
 
@@ -119,7 +120,7 @@ def parse_template(text: str, path: Path) -> TemplateFile:
     if not isinstance(raw, dict):
         raise KilnError(
             f"Failed to parse template: the top level of {path} must be a JSON object "
-            f'(with a "builders" list), not {_kind(raw)}'
+            f'(with a "builders" list), not {json_kind(raw)}'
         )
     errors: list[str] = []
     tpl = TemplateFile(path=path)
@@ -207,26 +208,12 @@ def _json_error(text: str, err: json.JSONDecodeError) -> str:
     )
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    kinds: dict[type, str] = {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }
-    return kinds.get(type(value), type(value).__name__)
-
-
 def _string(raw: Mapping[str, object], key: str, errors: list[str]) -> str:
     value = raw.get(key)
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors.append(f"'{key}' must be a string, got {_kind(value)}")
+        errors.append(f"'{key}' must be a string, got {json_kind(value)}")
         return ""
     return value
 
@@ -246,15 +233,17 @@ def _string_list(value: object, key: str, errors: list[str], where: str = "") ->
 def _describe(value: object) -> str:
     if isinstance(value, list):
         bad = next(v for v in value if not isinstance(v, str))
-        return f"a list holding {_kind(bad)}"
-    return _kind(value)
+        return f"a list holding {json_kind(bad)}"
+    return json_kind(value)
 
 
 def _variables(value: object, errors: list[str]) -> dict[str, str | None]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        errors.append(f"'variables' must be an object of name → default value, got {_kind(value)}")
+        errors.append(
+            f"'variables' must be an object of name → default value, got {json_kind(value)}"
+        )
         return {}
     out: dict[str, str | None] = {}
     for name, default in value.items():
@@ -267,7 +256,7 @@ def _variables(value: object, errors: list[str]) -> dict[str, str | None]:
         else:
             errors.append(
                 f"variables: '{name}' must have a string default (or null for a required "
-                f"variable), got {_kind(default)}"
+                f"variable), got {json_kind(default)}"
             )
     return out
 
@@ -277,13 +266,13 @@ def _builders(value: object, errors: list[str]) -> list[BuilderDef]:
         errors.append("at least one builder must be defined")
         return []
     if not isinstance(value, list):
-        errors.append(f"'builders' must be a list of objects, got {_kind(value)}")
+        errors.append(f"'builders' must be a list of objects, got {json_kind(value)}")
         return []
     builders: list[BuilderDef] = []
     seen: set[str] = set()
     for i, item in enumerate(value, 1):
         if not isinstance(item, dict):
-            errors.append(f"builder {i}: must be an object, got {_kind(item)}")
+            errors.append(f"builder {i}: must be an object, got {json_kind(item)}")
             continue
         typ = item.get("type")
         if not isinstance(typ, str) or not typ:
@@ -306,12 +295,12 @@ def _provisioners(value: object, errors: list[str]) -> list[ProvisionerDef]:
     if value is None:
         return []
     if not isinstance(value, list):
-        errors.append(f"'provisioners' must be a list of objects, got {_kind(value)}")
+        errors.append(f"'provisioners' must be a list of objects, got {json_kind(value)}")
         return []
     out = []
     for i, item in enumerate(value, 1):
         if not isinstance(item, dict):
-            errors.append(f"provisioner {i}: must be an object, got {_kind(item)}")
+            errors.append(f"provisioner {i}: must be an object, got {json_kind(item)}")
             continue
         prov = _provisioner(i, item, errors, f"provisioner {i}")
         if prov is not None:
@@ -345,7 +334,7 @@ def _provisioner(
         ):
             errors.append(
                 f"{where}: 'override' must map builder names to objects of options, "
-                f"got {_kind(override)}"
+                f"got {json_kind(override)}"
             )
         else:
             prov.override = {str(k): dict(v) for k, v in override.items()}
@@ -358,7 +347,7 @@ def _post_processors(value: object, errors: list[str]) -> list[list[PostProcesso
     if isinstance(value, dict | str):
         value = [value]
     if not isinstance(value, list):
-        errors.append(f"'post-processors' must be a list, got {_kind(value)}")
+        errors.append(f"'post-processors' must be a list, got {json_kind(value)}")
         return []
     chains: list[list[PostProcessorDef]] = []
     for i, item in enumerate(value, 1):
@@ -383,7 +372,7 @@ def _post_processor(
             return None
         return PostProcessorDef(index=index, type=item, config={}, where=where)
     if not isinstance(item, dict):
-        errors.append(f"{where}: must be a type name or an object, got {_kind(item)}")
+        errors.append(f"{where}: must be a type name or an object, got {json_kind(item)}")
         return None
     typ = item.get("type")
     if not isinstance(typ, str) or not typ:
