@@ -129,9 +129,15 @@ async def one_probe(driver: str, interval: float) -> bool:
             try:
                 text = await wait_serial(serial, "Command line:", 60)
             except TimeoutError:
+                print(f"  no kernel command line; serial tail: {serial.read_text()[-300:]!r}",
+                      file=sys.stderr)  # fmt: skip
                 return False
             line = text[text.index("Command line:") :].splitlines()[0]
-            return f"kiln.probe={probe}" in line.split()
+            ok = f"kiln.probe={probe}" in line.split()
+            if not ok:
+                print(f"  typed:    rescue kiln.probe={probe}\n  received: {line}",
+                      file=sys.stderr)  # fmt: skip
+            return ok
         finally:
             await stop(proc, qmp)
 
