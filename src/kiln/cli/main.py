@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from kiln import __version__
@@ -55,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KilnError as err:
         sys.stderr.write(f"{err}\n")
         if debug:
+            import traceback
+
             traceback.print_exc()
         return 1
     except KeyboardInterrupt:
@@ -65,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception:  # a bug in kiln: say so plainly
         if debug:
+            import traceback
+
             traceback.print_exc()
         exc = sys.exc_info()[1]
         sys.stderr.write(

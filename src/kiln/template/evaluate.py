@@ -9,7 +9,6 @@ want 3 got 2`. A callable without usable annotations accepts any arguments.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -116,6 +115,8 @@ class _ContinueSignal(Exception):
 
 
 def did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    import difflib  # only on the error path: not on every start-up
+
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f" — did you mean {quote(close[0])}?" if close else ""
 

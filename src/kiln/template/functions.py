@@ -12,10 +12,8 @@ Vault and AWS Secrets Manager functions are refused with an explanation.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +45,8 @@ class FuncContext:
 
 
 def _suggest(name: str, names: list[str]) -> str:
+    import difflib  # only on the error path: not on every start-up
+
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f" — did you mean {quote(close[0])}?" if close else ""
 
@@ -110,7 +110,7 @@ def clean_resource_name(s: str) -> str:
 def time_ordered_uuid() -> str:
     """Packer's uuid: the Unix time in the first 8 hex digits, then 96 random bits."""
     unix = int(time.time()) & 0xFFFFFFFF
-    b = secrets.token_bytes(12).hex()
+    b = os.urandom(12).hex()
     return f"{unix:08x}-{b[0:4]}-{b[4:8]}-{b[8:12]}-{b[12:24]}"
 
 

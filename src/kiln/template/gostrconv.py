@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 import sys
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where floats are formatted: not on every start-up
+    from decimal import Decimal
 
 MAX_DIGITS = 1_000_000  # precision bound (fmt rejects larger widths/precisions)
 
@@ -25,6 +28,8 @@ def _digits(d: Decimal) -> tuple[str, int]:
 
 def _shortest_digits(x: float) -> tuple[str, int]:
     """Shortest round-trip digits of abs(x) (Python's repr and Go agree on these)."""
+    from decimal import Decimal
+
     return _digits(Decimal(repr(abs(x))))
 
 
@@ -34,6 +39,8 @@ def _rounded_digits(
     """Digits of abs(x) correctly rounded, half to even on the exact binary value (as Go)."""
     if x == 0:
         return "", 0
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
     exact = Decimal(abs(x))
     if decimals is None:
         quantum = Decimal(1).scaleb(exact.adjusted() - significant + 1)

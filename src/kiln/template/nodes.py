@@ -6,11 +6,60 @@ quote it (`at <split "a-b" "-" 5>`, as Go does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from typing import Any, ClassVar, dataclass_transform
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+@dataclass_transform(eq_default=True, frozen_default=True)
+class _Record:
+    """An immutable record whose fields are its class annotations, base classes' first.
+
+    Not a `@dataclass`: the twenty node classes are created by every `kiln` command that
+    reads a template, and `dataclass` (it compiles six methods per class) made them a
+    tenth of `kiln validate`'s start-up; this base builds none. Equality (by type and
+    fields), hashing and `repr` behave as a frozen dataclass's.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._fields = cls._fields + tuple(inspect.get_annotations(cls))
+
+    def __init__(self, *values: Any) -> None:
+        if len(values) != len(self._fields):
+            fields = ", ".join(self._fields)
+            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} values ({fields})")
+        for name, value in zip(self._fields, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+
+class Node(_Record):
+    __slots__ = ("end", "pos")
+
     pos: int
     end: int
 
@@ -18,22 +67,18 @@ class Node:
 # ------------------------------------------------------------------ operands
 
 
-@dataclass(frozen=True, slots=True)
 class DotNode(Node):
     """`.` — the current value."""
 
 
-@dataclass(frozen=True, slots=True)
 class NilNode(Node):
     """`nil`."""
 
 
-@dataclass(frozen=True, slots=True)
 class BoolNode(Node):
     value: bool
 
 
-@dataclass(frozen=True, slots=True)
 class NumberNode(Node):
     """A number or character constant. Like Go's untyped constants it may be usable both
     as an int (`int_value`) and as a float (`float_value`); `is_float` says which it is
@@ -52,19 +97,16 @@ class NumberNode(Node):
         return self.int_value
 
 
-@dataclass(frozen=True, slots=True)
 class StringNode(Node):
     value: str
 
 
-@dataclass(frozen=True, slots=True)
 class FieldNode(Node):
     """`.A.B` — field A of dot, then field B of that."""
 
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class VariableNode(Node):
     """`$x.A.B` — variable `$x` (or `$`), then fields."""
 
@@ -72,14 +114,12 @@ class VariableNode(Node):
     fields: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class IdentifierNode(Node):
     """A function name."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
 class ChainNode(Node):
     """`(pipeline).A.B` — fields of a parenthesised pipeline or function result."""
 
@@ -87,14 +127,12 @@ class ChainNode(Node):
     fields: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class CommandNode(Node):
     """One pipeline stage: an operand, possibly a function with arguments."""
 
     args: tuple[Operand, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class PipeNode(Node):
     """`$x := a | b c`: declared (or assigned) variables and the commands."""
 
@@ -119,24 +157,20 @@ Operand = (
 # ------------------------------------------------------------------ structure
 
 
-@dataclass(frozen=True, slots=True)
 class TextNode(Node):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
 class ActionNode(Node):
     """`{{ pipeline }}`: evaluated, and printed unless it declares variables."""
 
     pipe: PipeNode
 
 
-@dataclass(frozen=True, slots=True)
 class ListNode(Node):
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class IfNode(Node):
     """`{{if a}}…{{else if b}}…{{else}}…{{end}}`: the branches in order, then the else."""
 
@@ -144,26 +178,22 @@ class IfNode(Node):
     else_list: ListNode | None
 
 
-@dataclass(frozen=True, slots=True)
 class RangeNode(Node):
     pipe: PipeNode
     body: ListNode
     else_list: ListNode | None
 
 
-@dataclass(frozen=True, slots=True)
 class WithNode(Node):
     pipe: PipeNode
     body: ListNode
     else_list: ListNode | None
 
 
-@dataclass(frozen=True, slots=True)
 class BreakNode(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True)
 class ContinueNode(Node):
     pass
 
