@@ -28,7 +28,6 @@ docs/compatibility.md):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 import re
@@ -410,6 +409,8 @@ class StreamHasher:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        import hashlib  # OpenSSL's start-up costs 3 ms; `kiln validate` hashes nothing
+
         self._hash: _Hash | None = None if kind == "none" else hashlib.new(kind)
 
     def update(self, chunk: bytes | bytearray | memoryview) -> None:
