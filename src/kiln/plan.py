@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from kiln.provisioners.config import (
     CommonProvisionerConfig,
     check_provisioner,
 )
+from kiln.record import Record, field, replace
 from kiln.template import FuncContext, packer_functions
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.tree import render_tree
@@ -50,8 +50,7 @@ BUILD_VALUE_NAMES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey",
 BUILD_PLACEHOLDERS: dict[str, object] = {k: f"<build {k}>" for k in BUILD_VALUE_NAMES}
 
 
-@dataclass(frozen=True)
-class PlanOptions:
+class PlanOptions(Record, frozen=True):
     """The command line's say in what gets built."""
 
     var_files: Sequence[Path] = ()
@@ -64,8 +63,7 @@ class PlanOptions:
     init_time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-@dataclass
-class StepPlan:
+class StepPlan(Record):
     """A provisioner or post-processor as one build will run it."""
 
     type: str
@@ -79,8 +77,7 @@ class StepPlan:
     name: str = ""  # a post-processor's `name` (Packer prints it, -except matches it)
 
 
-@dataclass
-class BuildPlan:
+class BuildPlan(Record):
     name: str
     type: str
     config: QemuConfig
@@ -95,12 +92,11 @@ class BuildPlan:
         assert self.func_context is not None
         ctx = self.func_context
         if build_values is not None:
-            ctx = FuncContext(**{**ctx.__dict__, "build_values": build_values})
+            ctx = replace(ctx, build_values=build_values)
         return dict(packer_functions(ctx))
 
 
-@dataclass
-class Plan:
+class Plan(Record):
     template: TemplateFile
     builds: list[BuildPlan]
     variables: dict[str, str]

@@ -14,15 +14,14 @@ import os
 import shlex
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.errors import KilnError
+from kiln.record import Record
 from kiln.ui.log import LOG
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(Record, frozen=True):
     argv: tuple[str, ...]
     returncode: int
     stdout: str

@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
@@ -57,6 +57,7 @@ from kiln.communicator.scp import explain_exit, parse_record
 from kiln.communicator.ssh import env_prefix
 from kiln.communicator.ssh_connect import backoff_delays, keepalive_options
 from kiln.errors import KilnError
+from kiln.record import replace
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -227,7 +228,7 @@ def settings_for(env: SshdEnv, port: int, **overrides: object) -> SshSettings:
         private_key_file=env.client_key,
         timeout=30.0,
     )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    return replace(base, **overrides)
 
 
 class LogLines:

@@ -10,11 +10,10 @@ in pigeon's format (`line:col (offset): rule Name: message`), exactly as Packer 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kiln.boot.duration import DurationError, format_go_duration, parse_go_duration_ns
 from kiln.boot.keys import SPECIAL_KEY_ORDER, SPECIAL_KEYS, literal_keysym
 from kiln.errors import KilnError
+from kiln.record import Record
 
 _SECOND_NS = 1_000_000_000
 _MAX_INT64 = (1 << 63) - 1
@@ -29,8 +28,7 @@ class BootCommandError(KilnError):
         super().__init__("\n".join(self.errors))
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPress:
+class KeyPress(Record, frozen=True):
     """Press and release a key. `label` is the character, or `<name>` for a special key."""
 
     keysym: int
@@ -38,8 +36,7 @@ class KeyPress:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeyDown:
+class KeyDown(Record, frozen=True):
     """Press and hold a key (`<leftCtrlOn>`, `<aOn>`)."""
 
     keysym: int
@@ -47,8 +44,7 @@ class KeyDown:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeyUp:
+class KeyUp(Record, frozen=True):
     """Release a held key (`<leftCtrlOff>`, `<aOff>`)."""
 
     keysym: int
@@ -56,8 +52,7 @@ class KeyUp:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(Record, frozen=True):
     """Flush the keyboard, then sleep `seconds`."""
 
     seconds: float

@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from kiln.build.steps.shutdown import step_shutdown
 from kiln.errors import BuildCancelled, KilnError
 from kiln.plan import BuildPlan
 from kiln.ui import Ui
+from kiln.record import Record, field
 
 Step = Callable[[BuildState], AbstractAsyncContextManager[None]]
 
@@ -72,8 +72,7 @@ FORENSIC_FILES = (
 )
 
 
-@dataclass
-class BuildResult:
+class BuildResult(Record):
     name: str
     artifact: Artifact | None
     error: str | None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.plan import BuildPlan
 from kiln.ui import Ui
+from kiln.record import Record, field
 
 if TYPE_CHECKING:
     from kiln.builders.qemu.process import QemuProcess
@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from kiln.net import HttpServer, ReservedPort
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Record, frozen=True):
     """How the command line wants builds run."""
 
     on_error: str = "cleanup"  # cleanup | abort | ask | run-cleanup-provisioner
@@ -54,14 +53,12 @@ class BuildUi:
         self.ui.machine(self.name, kind, *data)
 
 
-@dataclass
-class StepTiming:
+class StepTiming(Record):
     name: str
     seconds: float
 
 
-@dataclass
-class Artifact:
+class Artifact(Record):
     """What a build leaves: Packer's qemu artifact (builder id `transcend.qemu`)."""
 
     build_name: str
@@ -77,8 +74,7 @@ class Artifact:
         return self.description or f"VM files in directory: {self.output_dir}"
 
 
-@dataclass
-class BuildState:
+class BuildState(Record):
     plan: BuildPlan
     ui: BuildUi
     options: RunOptions

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from kiln.errors import KilnError
 from kiln.options.suggest import did_you_mean
+from kiln.record import Record
 
 ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
 HELP_FLAGS = ("h", "help")
@@ -30,8 +30,7 @@ class HelpRequested(Exception):
     """`-h`/`-help`: the verb's help text is in `args[0]`."""
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(Record, frozen=True):
     name: str
     kind: str  # "bool" | "str" | "int" | "list" (repeatable)
     help: str

@@ -22,9 +22,10 @@ import posixpath
 import shlex
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from kiln.record import Record
 
 
 class TransferError(Exception):
@@ -105,8 +106,7 @@ def download_dir_target(remote: str, local: Path) -> Path:
     return local / name
 
 
-@dataclass(frozen=True)
-class LocalEntry:
+class LocalEntry(Record, frozen=True):
     """A local file or directory, symbolic links resolved."""
 
     name: str
@@ -134,8 +134,7 @@ def local_entry(path: Path) -> LocalEntry:
     )
 
 
-@dataclass(frozen=True)
-class TreeItem:
+class TreeItem(Record, frozen=True):
     """One step of a depth-first walk: entering a directory, a file, leaving a directory."""
 
     kind: Literal["enter", "file", "leave"]

@@ -23,7 +23,6 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +39,7 @@ from kiln.media.checksum import (
     resolve_checksum,
 )
 from kiln.media.urls import Source, parse_source
+from kiln.record import Record
 
 LOCK_POLL_SECONDS = 0.2
 # Packer's HTTP getter allows 30 minutes without data before giving up.
@@ -55,8 +55,7 @@ class FetchError(KilnError):
         super().__init__(f"error downloading {description}: every URL failed:\n{lines}")
 
 
-@dataclass
-class FetchResult:
+class FetchResult(Record):
     """What `fetch_iso` produced: the file to boot, and how it got there."""
 
     path: Path

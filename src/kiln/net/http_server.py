@@ -22,7 +22,6 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 from kiln.errors import KilnError
 from kiln.net.http_sites import ContentSite, DirectorySite, Request, Response, error_response
 from kiln.net.ports import ReservedPort
+from kiln.record import Record
 
 __all__ = ["HttpRequestLog", "HttpServer"]
 
@@ -50,8 +50,7 @@ _CONTENT_CONFLICT = (
 )
 
 
-@dataclass(frozen=True)
-class HttpRequestLog:
+class HttpRequestLog(Record, frozen=True):
     """One answered request.
 
     `path` is the request target as the client sent it (percent-encoding and query kept);

@@ -25,12 +25,13 @@ import os
 import posixpath
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote_to_bytes
+
+from kiln.record import Record, field
 
 __all__ = [
     "ContentSite",
@@ -56,8 +57,7 @@ class RangeNotSatisfiableError(Exception):
     """A Range header no byte of the file can satisfy: 416."""
 
 
-@dataclass
-class Request:
+class Request(Record):
     """A parsed request head (the server never reads request bodies)."""
 
     method: str
@@ -66,8 +66,7 @@ class Request:
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
 
 
-@dataclass
-class Response:
+class Response(Record):
     """An answer: `body` bytes, or `length` bytes of `file` from `offset` (the sender closes it)."""
 
     status: int

@@ -26,11 +26,11 @@ import os
 import random
 import socket
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from kiln.errors import KilnError
+from kiln.record import Record, field
 
 __all__ = ["PortError", "ReservedPort", "reserve_port"]
 
@@ -75,8 +75,7 @@ _REGISTRY = _Registry()
 os.register_at_fork(after_in_child=_REGISTRY.reset)
 
 
-@dataclass
-class _PortLock:
+class _PortLock(Record):
     """An exclusive flock on ``<lock_dir>/port/<port>``, owned by the process that took it."""
 
     path: Path
@@ -126,8 +125,7 @@ def _same_file(fd: int, path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
-@dataclass
-class ReservedPort:
+class ReservedPort(Record):
     """A port held for this build until `release()`.
 
     `listener` is the bound, listening socket when the port was reserved with

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kiln.options.spec import Duration, QemuImgArgs, option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.options.weak import DecodeProblem, convert
+from kiln.record import Record, field
 
 T = TypeVar("T")
 
@@ -18,8 +18,7 @@ T = TypeVar("T")
 EXERCISED: set[tuple[str, str]] = set()
 
 
-@dataclass
-class DecodeResult:
+class DecodeResult(Record):
     """The decoded option sets plus everything that went wrong or deserves a warning."""
 
     sections: dict[type, Any]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeVar, cast
+
+from kiln.record import Record
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Duration:
+class Duration(Record, frozen=True):
     """A Go `time.Duration` as written in the template (`"5s"`, `"1m30s"`).
 
     `text` keeps the user's spelling for messages; `seconds` is what code uses.
@@ -27,8 +28,7 @@ class Duration:
         return self.text
 
 
-@dataclass(frozen=True)
-class QemuImgArgs:
+class QemuImgArgs(Record, frozen=True):
     """`qemu_img_args`: extra arguments for each `qemu-img` sub-command Packer runs."""
 
     convert: tuple[str, ...] = ()
@@ -36,8 +36,7 @@ class QemuImgArgs:
     resize: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class OptionSpec:
+class OptionSpec(Record, frozen=True):
     """Everything about one option except its name, type and default (the field has those)."""
 
     help: str
@@ -78,8 +77,7 @@ def option(
     return cast(T, made)
 
 
-@dataclass(frozen=True)
-class OptionRow:
+class OptionRow(Record, frozen=True):
     """One option as the docs, the decoder and `kiln inspect` see it."""
 
     name: str

@@ -17,7 +17,6 @@ manifest could not be written).
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,11 +28,11 @@ from kiln.errors import KilnError
 from kiln.plan import BuildPlan, StepPlan
 from kiln.postprocessors.config import POST_PROCESSOR_TYPES
 from kiln.provisioners.base import render_step_config
+from kiln.record import Record, field
 from kiln.ui import Ui
 
 
-@dataclasses.dataclass
-class PostResult:
+class PostResult(Record):
     """What a post-processor made, and Packer's (keep, forceOverride) for its input."""
 
     artifact: Artifact
@@ -44,16 +43,15 @@ class PostResult:
 PostProcessor = Callable[[Any, Artifact, "PostContext"], Awaitable[PostResult]]
 
 
-@dataclasses.dataclass
-class PostContext:
+class PostContext(Record):
     """One post-processor's view: the build, where to print, the run's options."""
 
     plan: BuildPlan
     ui: Ui
     step: StepPlan
     force: bool = False
-    cwd: Path = dataclasses.field(default_factory=Path.cwd)
-    build_values: dict[str, str] = dataclasses.field(default_factory=dict)
+    cwd: Path = field(default_factory=Path.cwd)
+    build_values: dict[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> str:

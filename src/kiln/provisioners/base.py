@@ -10,10 +10,8 @@ applies both, as the documentation promises.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from kiln.errors import KilnError
 from kiln.options import Duration, decode_sections, option_specs
 from kiln.plan import BuildPlan, StepPlan
 from kiln.provisioners.config import PROVISIONER_TYPES
+from kiln.record import Record, field, replace
 from kiln.template.gostrconv import quote
 from kiln.template.tree import render_tree
 
@@ -45,8 +44,7 @@ def _ignore(_message: str) -> None:
     return None
 
 
-@dataclass
-class ProvisionContext:
+class ProvisionContext(Record):
     """One build's view for provisioners: where to run, what to print, template data.
 
     `build_values` are Packer's generated data (`{{ build `Host` }}`, ...: ID, Host, Port,
@@ -119,7 +117,7 @@ async def _attempt(step: StepPlan, ctx: ProvisionContext) -> None:
         await asyncio.sleep(step.pause_before.seconds)
     config = render_step_config(step, ctx.functions(), PROVISIONER_TYPES, ctx.build_values)
     runner = RUNNERS[step.type]
-    run_ctx = dataclasses.replace(ctx, explicit=frozenset(step.raw))
+    run_ctx = replace(ctx, explicit=frozenset(step.raw))
     if step.timeout.seconds <= 0:
         await runner(config, run_ctx)
         return

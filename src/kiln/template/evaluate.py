@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from kiln.errors import KilnError, TemplateError
+from kiln.record import Record
 from kiln.template.gobuiltins import BUILTINS, truth
 from kiln.template.gofmt import format_value, go_type, is_list, sorted_keys
 from kiln.template.gostrconv import quote
@@ -57,8 +57,7 @@ ANY = "any"
 _KIND_OF: dict[object, str] = {str: "string", int: "int", float: "float64", bool: "bool"}
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(Record, frozen=True):
     params: tuple[str, ...]  # kind of each positional parameter
     required: int  # how many of them have no default
     variadic: str | None  # kind of *args, if any

@@ -16,10 +16,10 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiln.errors import TemplateError
+from kiln.record import Record, field
 from kiln.template.gofmt import format_value
 from kiln.template.gostrconv import quote
 from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
@@ -27,8 +27,7 @@ from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
 Func = Callable[..., object]
 
 
-@dataclass(frozen=True)
-class FuncContext:
+class FuncContext(Record, frozen=True):
     """What the functions of one interpolation may see.
 
     `init_time` is keyword-only and required: it is fixed for the whole run, so every

@@ -9,8 +9,8 @@ Values are Python objects standing in for Go's: `str`, `int`, `float` (float64),
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from kiln.record import Record
 from kiln.template.gostrconv import MAX_DIGITS, can_backquote, format_float, quote, quote_rune
 
 MAX_WIDTH = MAX_DIGITS  # larger widths/precisions are rejected ("tooLarge" in Go's fmt)
@@ -94,8 +94,7 @@ def sprintln(args: Sequence[object]) -> str:
 # ---------------------------------------------------------------- Sprintf
 
 
-@dataclass
-class _Flags:
+class _Flags(Record):
     plus: bool = False
     minus: bool = False
     sharp: bool = False

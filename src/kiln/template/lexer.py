@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 
+from kiln.record import Record
 from kiln.template.gostrconv import quote
 
 LEFT_DELIM = "{{"
@@ -50,8 +50,7 @@ KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(Record, frozen=True):
     kind: Kind
     value: str  # the source text of the token (the message, for ERROR)
     pos: int  # offset of the token in the source

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError
 from kiln.jsonkind import json_kind
 from kiln.options.suggest import did_you_mean
 from kiln.options.weak import to_str
+from kiln.record import Record, field
 
 ROOT_KEYS = (
     "description",
@@ -43,8 +43,7 @@ _MAX_INT_DIGITS = 400
 POST_PROCESSOR_COMMON_KEYS = ("type", "only", "except", "keep_input_artifact", "name")
 
 
-@dataclass
-class BuilderDef:
+class BuilderDef(Record):
     """One entry of `builders`: its name (default: its type) and raw options."""
 
     index: int  # 1-based, as Packer numbers them in messages
@@ -53,8 +52,7 @@ class BuilderDef:
     config: dict[str, object]
 
 
-@dataclass
-class ProvisionerDef:
+class ProvisionerDef(Record):
     index: int  # 1-based; 0 for the error-cleanup provisioner
     type: str
     config: dict[str, object]  # the type's own options (common keys removed)
@@ -70,8 +68,7 @@ class ProvisionerDef:
         return f"provisioner {self.index}" if self.index else "error-cleanup-provisioner"
 
 
-@dataclass
-class PostProcessorDef:
+class PostProcessorDef(Record):
     index: int  # position of the chain (1-based)
     type: str
     config: dict[str, object]
@@ -82,8 +79,7 @@ class PostProcessorDef:
     where: str = ""
 
 
-@dataclass
-class TemplateFile:
+class TemplateFile(Record):
     path: Path
     description: str = ""
     min_packer_version: str = ""

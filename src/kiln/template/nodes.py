@@ -6,60 +6,10 @@ quote it (`at <split "a-b" "-" 5>`, as Go does).
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, ClassVar, dataclass_transform
+from kiln.record import Record
 
 
-@dataclass_transform(eq_default=True, frozen_default=True)
-class _Record:
-    """An immutable record whose fields are its class annotations, base classes' first.
-
-    Not a `@dataclass`: the twenty node classes are created by every `kiln` command that
-    reads a template, and `dataclass` (it compiles six methods per class) made them a
-    tenth of `kiln validate`'s start-up; this base builds none. Equality (by type and
-    fields), hashing and `repr` behave as a frozen dataclass's.
-    """
-
-    __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def __init_subclass__(cls) -> None:
-        super().__init_subclass__()
-        cls._fields = cls._fields + tuple(inspect.get_annotations(cls))
-
-    def __init__(self, *values: Any) -> None:
-        if len(values) != len(self._fields):
-            fields = ", ".join(self._fields)
-            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} values ({fields})")
-        for name, value in zip(self._fields, values, strict=True):
-            object.__setattr__(self, name, value)
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, _Record)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash((type(self), *self._values()))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({fields})"
-
-
-class Node(_Record):
-    __slots__ = ("end", "pos")
-
+class Node(Record, frozen=True):
     pos: int
     end: int
 
@@ -67,19 +17,19 @@ class Node(_Record):
 # ------------------------------------------------------------------ operands
 
 
-class DotNode(Node):
+class DotNode(Node, frozen=True):
     """`.` — the current value."""
 
 
-class NilNode(Node):
+class NilNode(Node, frozen=True):
     """`nil`."""
 
 
-class BoolNode(Node):
+class BoolNode(Node, frozen=True):
     value: bool
 
 
-class NumberNode(Node):
+class NumberNode(Node, frozen=True):
     """A number or character constant. Like Go's untyped constants it may be usable both
     as an int (`int_value`) and as a float (`float_value`); `is_float` says which it is
     when printed or passed where any type goes (`1.0` is a float, `0x1F` and `'a'` ints)."""
@@ -97,43 +47,43 @@ class NumberNode(Node):
         return self.int_value
 
 
-class StringNode(Node):
+class StringNode(Node, frozen=True):
     value: str
 
 
-class FieldNode(Node):
+class FieldNode(Node, frozen=True):
     """`.A.B` — field A of dot, then field B of that."""
 
     names: tuple[str, ...]
 
 
-class VariableNode(Node):
+class VariableNode(Node, frozen=True):
     """`$x.A.B` — variable `$x` (or `$`), then fields."""
 
     name: str
     fields: tuple[str, ...]
 
 
-class IdentifierNode(Node):
+class IdentifierNode(Node, frozen=True):
     """A function name."""
 
     name: str
 
 
-class ChainNode(Node):
+class ChainNode(Node, frozen=True):
     """`(pipeline).A.B` — fields of a parenthesised pipeline or function result."""
 
     node: Operand
     fields: tuple[str, ...]
 
 
-class CommandNode(Node):
+class CommandNode(Node, frozen=True):
     """One pipeline stage: an operand, possibly a function with arguments."""
 
     args: tuple[Operand, ...]
 
 
-class PipeNode(Node):
+class PipeNode(Node, frozen=True):
     """`$x := a | b c`: declared (or assigned) variables and the commands."""
 
     decl: tuple[str, ...]
@@ -157,44 +107,44 @@ Operand = (
 # ------------------------------------------------------------------ structure
 
 
-class TextNode(Node):
+class TextNode(Node, frozen=True):
     text: str
 
 
-class ActionNode(Node):
+class ActionNode(Node, frozen=True):
     """`{{ pipeline }}`: evaluated, and printed unless it declares variables."""
 
     pipe: PipeNode
 
 
-class ListNode(Node):
+class ListNode(Node, frozen=True):
     items: tuple[Item, ...]
 
 
-class IfNode(Node):
+class IfNode(Node, frozen=True):
     """`{{if a}}…{{else if b}}…{{else}}…{{end}}`: the branches in order, then the else."""
 
     branches: tuple[tuple[PipeNode, ListNode], ...]
     else_list: ListNode | None
 
 
-class RangeNode(Node):
+class RangeNode(Node, frozen=True):
     pipe: PipeNode
     body: ListNode
     else_list: ListNode | None
 
 
-class WithNode(Node):
+class WithNode(Node, frozen=True):
     pipe: PipeNode
     body: ListNode
     else_list: ListNode | None
 
 
-class BreakNode(Node):
+class BreakNode(Node, frozen=True):
     pass
 
 
-class ContinueNode(Node):
+class ContinueNode(Node, frozen=True):
     pass
 
 

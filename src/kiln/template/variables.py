@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.options.suggest import did_you_mean
+from kiln.record import Record
 from kiln.template import FuncContext, packer_functions, render
 from kiln.template.loader import TemplateFile
 
@@ -25,8 +25,7 @@ from kiln.template.loader import TemplateFile
 _FIELD_ACTION = re.compile(r"{{-?\s*\.[^}]*?-?}}")
 
 
-@dataclass(frozen=True)
-class VariableInputs:
+class VariableInputs(Record, frozen=True):
     """What the command line says about variables."""
 
     var_files: Sequence[Path] = ()

@@ -16,9 +16,9 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from kiln.record import Record
 from kiln.ui.log import LOG
 
 # SeaBIOS reaches the end of its boot attempts in ~0.1 s under TCG and well under a
@@ -28,8 +28,7 @@ PROBE_TIMEOUT = 1.5
 _DONE_MARKERS = (b"No bootable device", b"Booting from", b"Boot failed")
 
 
-@dataclass(frozen=True)
-class AccelChoice:
+class AccelChoice(Record, frozen=True):
     accelerator: str
     reason: str  # why, for the build output
     probe_seconds: float = 0.0

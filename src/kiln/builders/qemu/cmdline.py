@@ -18,12 +18,12 @@ the same `if=` as the disks gets an index after theirs (packer-plugin-qemu#136);
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.builders.comm_config import CommConfig
 from kiln.builders.qemu.config import QemuConfig
 from kiln.errors import KilnError
+from kiln.record import Record, field
 
 # The order kiln emits default switches in (reference §3.2's table order).
 SWITCH_ORDER = (
@@ -32,8 +32,7 @@ SWITCH_ORDER = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RuntimeFacts:
+class RuntimeFacts(Record, frozen=True):
     """What the steps before QEMU decided: paths, ports, the accelerator, and so on."""
 
     accelerator: str  # resolved: kvm, tcg, ... (never "")
@@ -53,8 +52,7 @@ class RuntimeFacts:
     serial_log: str | None = None
 
 
-@dataclass
-class QemuCommand:
+class QemuCommand(Record):
     argv: list[str]
     # Messages the run step prints (Packer's "Overriding default Qemu arguments…" etc.).
     notes: list[str] = field(default_factory=list)
@@ -192,8 +190,7 @@ AHCI_PORTS = 6
 LSI_TARGETS = 7
 
 
-@dataclass
-class _Controllers:
+class _Controllers(Record):
     """Disk/CD controllers added on demand, and what sits on each so far.
 
     QEMU 7.2 on x86 machines has no `if=sata`, `if=scsi` or `if=sd` (it says "machine

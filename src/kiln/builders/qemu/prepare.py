@@ -12,7 +12,6 @@ import re
 import shutil
 import string
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
 from kiln.options import option_specs
 from kiln.options.suggest import did_you_mean
+from kiln.record import Record, field
 from kiln.template import parse
 
 T = TypeVar("T")
@@ -44,8 +44,7 @@ DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 _VNC_ALPHABET = string.ascii_letters + string.digits
 
 
-@dataclass(frozen=True)
-class PrepareContext:
+class PrepareContext(Record, frozen=True):
     build_name: str
     force: bool = False
     cwd: Path = field(default_factory=Path.cwd)
@@ -57,8 +56,7 @@ class PrepareContext:
     functions: Mapping[str, Callable[..., object]] | None = None
 
 
-@dataclass
-class Prepared:
+class Prepared(Record):
     config: QemuConfig
     comm: CommConfig
     errors: list[str] = field(default_factory=list)
