@@ -118,9 +118,8 @@ class Record:  # noqa: PLW1641 - __hash__ is set per subclass (frozen or not)
         if frozen:
             cls.__setattr__ = Record._refuse_setattr  # type: ignore[method-assign,assignment]
             cls.__delattr__ = Record._refuse_delattr  # type: ignore[method-assign,assignment]
-            cls.__hash__ = Record._hash  # type: ignore[method-assign,assignment]
-        else:
-            cls.__hash__ = None  # type: ignore[method-assign,assignment]
+        if cls.__dict__.get("__hash__") is None:  # a class's own __hash__ wins, as in dataclasses
+            cls.__hash__ = Record._hash if frozen else None  # type: ignore[method-assign,assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)

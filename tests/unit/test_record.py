@@ -131,6 +131,21 @@ def test_class_definition_errors() -> None:
             z: int = 0
 
 
+def test_own_hash_and_repr_are_kept() -> None:
+    class Keyed(Record, frozen=True):
+        key: str
+        payload: int
+
+        def __hash__(self) -> int:
+            return hash(self.key)
+
+        def __repr__(self) -> str:
+            return f"<{self.key}>"
+
+    assert hash(Keyed("k", 1)) == hash("k")
+    assert repr(Keyed("k", 1)) == "<k>"
+
+
 def test_template_nodes_are_frozen_records() -> None:
     assert [f.name for f in PipeNode._fields_] == ["pos", "end", "decl", "is_assign", "cmds"]
     assert StringNode(0, 3, "a") == StringNode(0, 3, "a")
