@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiln.plan import BuildPlan, PlanOptions, make_plan
+from kiln.plan import BuildPlan
 from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.provisioners.shell_local import run_shell_local
-from kiln.template.loader import parse_template
-
-BUILDER = {
-    "type": "qemu",
-    "iso_url": "http://example.com/x.iso",
-    "iso_checksum": "none",
-    "ssh_username": "root",
-    "ssh_password": "secret",
-}
+from template_plans import build_of
 
 
 def build_plan(tmp_path: Path) -> BuildPlan:
-    text = json.dumps({"builders": [BUILDER]})
-    plan = make_plan(parse_template(text, tmp_path / "t.json"), PlanOptions(cwd=tmp_path, env={}))
-    return plan.builds[0]
+    return build_of(tmp_path)
 
 
 class Seen:

@@ -9,7 +9,6 @@ mid-command, exactly what `expect_disconnect` is for.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,22 +26,15 @@ from test_ssh_communicator import (  # noqa: F401 (fixtures)
 
 from kiln.communicator import CommandDisconnected, SshCommunicator
 from kiln.errors import KilnError
-from kiln.plan import BuildPlan, PlanOptions, make_plan
+from kiln.plan import BuildPlan
 from kiln.provisioners.base import ProvisionContext, ProvisionerError, run_provisioner
 from kiln.provisioners.config import FileConfig, ShellConfig
 from kiln.provisioners.file import run_file
 from kiln.provisioners.shell import run_shell
-from kiln.template.loader import parse_template
+from template_plans import build_of
 
 pytestmark = pytest.mark.timeout(120)
 
-BUILDER = {
-    "type": "qemu",
-    "iso_url": "http://example.com/x.iso",
-    "iso_checksum": "none",
-    "ssh_username": "root",
-    "ssh_password": "secret",
-}
 VALUES = {
     "PackerHTTPAddr": "10.0.2.2:8123",
     "PackerHTTPIP": "10.0.2.2",
@@ -55,9 +47,7 @@ KILL_SESSION = "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat)"
 
 
 def build_plan(tmp_path: Path, provisioners: list[dict[str, Any]] | None = None) -> BuildPlan:
-    text = json.dumps({"builders": [BUILDER], "provisioners": provisioners or []})
-    plan = make_plan(parse_template(text, tmp_path / "t.json"), PlanOptions(cwd=tmp_path, env={}))
-    return plan.builds[0]
+    return build_of(tmp_path, {"provisioners": provisioners or []})
 
 
 class Seen:

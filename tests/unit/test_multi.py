@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +17,9 @@ import kiln.build.multi as multi
 from kiln.build.multi import human_duration, run_builds, summary
 from kiln.build.runner import BuildResult
 from kiln.build.state import Artifact, RunOptions
-from kiln.plan import BuildPlan, Plan, PlanOptions, make_plan
-from kiln.template.loader import parse_template
+from kiln.plan import BuildPlan, Plan
 from kiln.ui import Ui
-
-BUILDER = {
-    "type": "qemu",
-    "iso_url": "http://example.com/x.iso",
-    "iso_checksum": "none",
-    "ssh_username": "root",
-    "ssh_password": "secret",
-}
+from template_plans import BUILDER, plan_of
 
 
 @pytest.mark.parametrize(
@@ -50,8 +41,7 @@ def test_human_duration(seconds: float, text: str) -> None:
 
 
 def make(tmp_path: Path, names: list[str]) -> Plan:
-    text = json.dumps({"builders": [{**BUILDER, "name": n} for n in names]})
-    return make_plan(parse_template(text, tmp_path / "t.json"), PlanOptions(cwd=tmp_path, env={}))
+    return plan_of(tmp_path, {"builders": [{**BUILDER, "name": n} for n in names]})
 
 
 class FakeBuilds:

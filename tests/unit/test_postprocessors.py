@@ -19,7 +19,7 @@ import pytest
 
 from kiln.build.runner import BuildResult
 from kiln.build.state import Artifact, RunOptions
-from kiln.plan import BuildPlan, PlanOptions, StepPlan, make_plan
+from kiln.plan import BuildPlan, StepPlan
 from kiln.postprocessors import registry
 from kiln.postprocessors.archive import (
     BGZF_EOF,
@@ -52,25 +52,14 @@ from kiln.postprocessors.runner import (
 from kiln.postprocessors.shell_local import run_shell_local_pp
 from kiln.provisioners.base import RUN_UUID
 from kiln.provisioners.config import ShellLocalConfig
-from kiln.template.loader import parse_template
 from kiln.ui import Ui
-
-BUILDER = {
-    "type": "qemu",
-    "iso_url": "http://example.com/debian.iso",
-    "iso_checksum": "none",
-    "ssh_username": "root",
-    "ssh_password": "secret",
-}
+from template_plans import build_of
 
 
 def make_build(tmp_path: Path, post_processors: object = None) -> BuildPlan:
-    tpl: dict[str, Any] = {"builders": [BUILDER]}
-    if post_processors is not None:
-        tpl["post-processors"] = post_processors
-    text = json.dumps(tpl)
-    plan = make_plan(parse_template(text, tmp_path / "t.json"), PlanOptions(cwd=tmp_path, env={}))
-    return plan.builds[0]
+    return build_of(
+        tmp_path, {} if post_processors is None else {"post-processors": post_processors}
+    )
 
 
 class Out:

@@ -4,7 +4,6 @@ common keys (pause_before, timeout, max_retries) around a provisioner."""
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiln.plan import BuildPlan, PlanOptions, StepPlan, make_plan
+from kiln.plan import BuildPlan, StepPlan
 from kiln.provisioners import registry
 from kiln.provisioners.base import (
     ProvisionContext,
@@ -40,21 +39,11 @@ from kiln.provisioners.shell import (
     unix_line_endings,
 )
 from kiln.provisioners.shell_local import go_os
-from kiln.template.loader import parse_template
-
-BUILDER = {
-    "type": "qemu",
-    "iso_url": "http://example.com/debian.iso",
-    "iso_checksum": "none",
-    "ssh_username": "root",
-    "ssh_password": "secret",
-}
+from template_plans import build_of
 
 
 def make_build(tmp_path: Path, *provisioners: dict[str, Any]) -> BuildPlan:
-    text = json.dumps({"builders": [BUILDER], "provisioners": list(provisioners)})
-    plan = make_plan(parse_template(text, tmp_path / "t.json"), PlanOptions(cwd=tmp_path, env={}))
-    return plan.builds[0]
+    return build_of(tmp_path, {"provisioners": list(provisioners)})
 
 
 class Lines:
