@@ -10,7 +10,7 @@ statement counts, those inside functions too (a lazy import is still a dependenc
 those under `if TYPE_CHECKING:` are left out (they never run). A "cycle group" is a
 strongly connected component of more than one module: modules that reach each other
 through imports. `pairs` counts two modules importing each other directly. The same is
-computed between kiln's top-level packages (`kiln.build`, `kiln.plan`, ...).
+computed between kiln's top-level packages (`kiln.engine`, `kiln.plan`, ...).
 `--type-checking` counts the `TYPE_CHECKING` imports too (import-linter's contracts do).
 """
 

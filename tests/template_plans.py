@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kiln.plan import BuildPlan, Plan, PlanOptions, make_plan
+from kiln.engine.plan import BuildPlan, Plan
+from kiln.plan import PlanOptions, make_plan
 from kiln.template.loader import parse_template
 
 # The least a qemu builder needs to validate (the ISO is never fetched).

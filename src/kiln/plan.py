@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from kiln import PACKER_COMPAT_VERSION
-from kiln.builders.comm_config import CommConfig
+from kiln.builders.qemu.builder import QEMU
 from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.prepare import PrepareContext, prepare
+from kiln.communicator.config import CommConfig
+from kiln.engine.plan import BuildPlan, Plan, StepPlan
 from kiln.errors import KilnError, MultiError
-from kiln.options import Duration, decode_sections, option_specs
+from kiln.options import decode_sections, option_specs
 from kiln.options.suggest import did_you_mean
 from kiln.postprocessors.checks import extra_post_processor_checks
 from kiln.postprocessors.config import (
@@ -35,7 +37,7 @@ from kiln.provisioners.config import (
     CommonProvisionerConfig,
     check_provisioner,
 )
-from kiln.record import Record, field, replace
+from kiln.record import Record, field
 from kiln.template import FuncContext, packer_functions
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.tree import render_tree
@@ -61,47 +63,6 @@ class PlanOptions(Record, frozen=True):
     cwd: Path = field(default_factory=Path.cwd)
     env: Mapping[str, str] = field(default_factory=dict)
     init_time: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-class StepPlan(Record):
-    """A provisioner or post-processor as one build will run it."""
-
-    type: str
-    where: str  # "provisioner 2", "post-processor 1.2"
-    raw: dict[str, object]  # options after `override`, before late rendering
-    config: Any  # the decoded options (rendered with placeholder build values)
-    pause_before: Duration = field(default_factory=lambda: Duration(0.0, "0s"))
-    max_retries: int = 0
-    timeout: Duration = field(default_factory=lambda: Duration(0.0, "0s"))
-    keep_input_artifact: bool | None = None
-    name: str = ""  # a post-processor's `name` (Packer prints it, -except matches it)
-
-
-class BuildPlan(Record):
-    name: str
-    type: str
-    config: QemuConfig
-    comm: CommConfig
-    provisioners: list[StepPlan] = field(default_factory=list)
-    post_processors: list[list[StepPlan]] = field(default_factory=list)
-    error_cleanup: StepPlan | None = None
-    func_context: FuncContext | None = None
-
-    def functions(self, build_values: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """Template functions for late rendering, with real `build` values once known."""
-        assert self.func_context is not None
-        ctx = self.func_context
-        if build_values is not None:
-            ctx = replace(ctx, build_values=build_values)
-        return dict(packer_functions(ctx))
-
-
-class Plan(Record):
-    template: TemplateFile
-    builds: list[BuildPlan]
-    variables: dict[str, str]
-    secrets: list[str]
-    warnings: list[tuple[str, str]]  # (scope, message)
 
 
 class ValidationFailed(KilnError):
@@ -161,7 +122,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
     if template_errors:
         groups.append(("", template_errors))
 
-    builds: list[BuildPlan] = []
+    builds: list[BuildPlan[Any]] = []
     for bdef in selected:
         errors: list[str] = []
         scope = bdef.name
@@ -214,6 +175,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             config=prepared.config,
             comm=prepared.comm,
             func_context=func_ctx,
+            builder=QEMU,
         )
         step_funcs = build.functions({k: f"<build {k}>" for k in BUILD_VALUE_NAMES})
         for pdef in tpl.provisioners:

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from kiln.errors import KilnError
-from kiln.net import HttpRequestLog, HttpServer, ReservedPort, reserve_port
+from kiln.net.http_server import HttpRequestLog, HttpServer
 from kiln.net.http_sites import RangeNotSatisfiableError, byte_range, suggestion
+from kiln.net.ports import ReservedPort, reserve_port
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-HTTP-DIRECTORY"
 KS = "install\nurl --url http://example/\nrootpw kiln\n"

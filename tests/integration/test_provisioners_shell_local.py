@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kiln.plan import BuildPlan
+from kiln.engine.plan import BuildPlan
 from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.provisioners.shell_local import run_shell_local

@@ -24,9 +24,10 @@ from test_ssh_communicator import (  # noqa: F401 (fixtures)
     sshd_env,
 )
 
-from kiln.communicator import CommandDisconnected, SshCommunicator
+from kiln.communicator.ssh import SshCommunicator
+from kiln.communicator.ssh_errors import CommandDisconnected
+from kiln.engine.plan import BuildPlan
 from kiln.errors import KilnError
-from kiln.plan import BuildPlan
 from kiln.provisioners.base import ProvisionContext, ProvisionerError, run_provisioner
 from kiln.provisioners.config import FileConfig, ShellConfig
 from kiln.provisioners.file import run_file

@@ -25,23 +25,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from kiln.communicator import (
-    CommandDisconnected,
-    Communicator,
-    RemoteCommandResult,
-    SshAuthError,
-    SshCommandTimeoutError,
-    SshCommunicator,
-    SshConnectionError,
-    SshError,
-    SshKeyError,
-    SshSettings,
-    SshSettingsError,
-    SshTimeoutError,
-    SshTransferError,
-    SshWaitCancelledError,
-    run_capture,
-)
+from kiln.communicator.base import Communicator, RemoteCommandResult, run_capture
 from kiln.communicator.paths import (
     TransferError,
     check_record_name,
@@ -54,8 +38,21 @@ from kiln.communicator.paths import (
     upload_dir_target,
 )
 from kiln.communicator.scp import explain_exit, parse_record
-from kiln.communicator.ssh import env_prefix
+from kiln.communicator.ssh import SshCommunicator, env_prefix
 from kiln.communicator.ssh_connect import backoff_delays, keepalive_options
+from kiln.communicator.ssh_errors import (
+    CommandDisconnected,
+    SshAuthError,
+    SshCommandTimeoutError,
+    SshConnectionError,
+    SshError,
+    SshKeyError,
+    SshSettingsError,
+    SshTimeoutError,
+    SshTransferError,
+    SshWaitCancelledError,
+)
+from kiln.communicator.ssh_settings import SshSettings
 from kiln.errors import KilnError
 from kiln.record import replace
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiln.builders.comm_config import CommConfig
 from kiln.builders.qemu import qemu_img
 from kiln.builders.qemu.cmdline import (
     AHCI_PORTS,
@@ -26,6 +25,7 @@ from kiln.builders.qemu.cmdline import (
     smp_value,
 )
 from kiln.builders.qemu.config import QemuConfig
+from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
 
 ISO = "/cache/installer.iso"

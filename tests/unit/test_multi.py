@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-import kiln.build.multi as multi
-from kiln.build.multi import human_duration, run_builds, summary
-from kiln.build.runner import BuildResult
-from kiln.build.state import Artifact, RunOptions
-from kiln.plan import BuildPlan, Plan
+import kiln.engine.multi as multi
+from kiln.engine.artifact import Artifact
+from kiln.engine.multi import human_duration, run_builds, summary
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import BuildPlan, Plan
+from kiln.engine.result import BuildResult
 from kiln.ui import Ui
 from template_plans import BUILDER, plan_of
 
@@ -45,7 +46,7 @@ def make(tmp_path: Path, names: list[str]) -> Plan:
 
 
 class FakeBuilds:
-    """Stands in for kiln.build.runner.run_build: records how many run at once."""
+    """Stands in for kiln.engine.runner.run_build: records how many run at once."""
 
     def __init__(self, fail: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.fail = fail
@@ -116,7 +117,7 @@ async def test_a_failing_build_does_not_stop_the_others(
 async def test_run_uuid_is_exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from kiln.provisioners.base import RUN_UUID
+    from kiln.engine.run_id import RUN_UUID
 
     monkeypatch.setattr(multi, "run_build", FakeBuilds())
     monkeypatch.delenv("PACKER_RUN_UUID", raising=False)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from test_options_qemu import BASE
 
-from kiln.plan import PlanOptions, StepPlan, ValidationFailed, make_plan
+from kiln.engine.plan import StepPlan
+from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.postprocessors.config import ChecksumConfig, CompressConfig, ManifestConfig
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.template.loader import parse_template

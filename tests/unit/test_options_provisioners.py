@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from test_options_qemu import BASE
 
+from kiln.engine.plan import StepPlan
 from kiln.options import Duration
-from kiln.plan import PlanOptions, StepPlan, ValidationFailed, make_plan
+from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.provisioners.config import BreakpointConfig, FileConfig, ShellConfig, ShellLocalConfig
 from kiln.template.loader import parse_template
 

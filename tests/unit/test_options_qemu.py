@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kiln.builders.comm_config import CommConfig
 from kiln.builders.qemu.config import QemuConfig
+from kiln.communicator.config import CommConfig
+from kiln.engine.plan import BuildPlan
 from kiln.options import Duration, QemuImgArgs
-from kiln.plan import BuildPlan, PlanOptions, ValidationFailed, make_plan
+from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.template.loader import parse_template
 
 BASE: dict[str, object] = {

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from test_options_qemu import BASE
 
-from kiln.plan import Plan, PlanOptions, ValidationFailed, make_plan
+from kiln.engine.plan import Plan
+from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.template.loader import parse_template
 
 INIT = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiln.errors import KilnError
-from kiln.net import PortError, ReservedPort, reserve_port
+from kiln.net.ports import PortError, ReservedPort, reserve_port
 
 
 def _bindable(port: int) -> bool:
@@ -271,7 +271,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from kiln.net import PortError, reserve_port
+    from kiln.net.ports import PortError, reserve_port
 
     lo, hi, lock_dir = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     print("ready", flush=True)

@@ -17,9 +17,11 @@ from typing import Any
 import lz4.frame  # type: ignore[import-untyped]
 import pytest
 
-from kiln.build.runner import BuildResult
-from kiln.build.state import Artifact, RunOptions
-from kiln.plan import BuildPlan, StepPlan
+from kiln.engine.artifact import Artifact
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import BuildPlan, StepPlan
+from kiln.engine.result import BuildResult
+from kiln.engine.run_id import RUN_UUID
 from kiln.postprocessors import registry
 from kiln.postprocessors.archive import (
     BGZF_EOF,
@@ -50,7 +52,6 @@ from kiln.postprocessors.runner import (
     step_label,
 )
 from kiln.postprocessors.shell_local import run_shell_local_pp
-from kiln.provisioners.base import RUN_UUID
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.ui import Ui
 from template_plans import build_of

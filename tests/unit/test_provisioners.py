@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiln.plan import BuildPlan, StepPlan
+from kiln.engine.plan import BuildPlan, StepPlan
 from kiln.provisioners import registry
 from kiln.provisioners.base import (
     ProvisionContext,
@@ -364,7 +364,11 @@ async def test_breakpoint_stdin_closed(tmp_path: Path) -> None:
 def test_is_retryable() -> None:
     import asyncssh
 
-    from kiln.communicator import CommandDisconnected, SshConnectionError, SshTransferError
+    from kiln.communicator.ssh_errors import (
+        CommandDisconnected,
+        SshConnectionError,
+        SshTransferError,
+    )
 
     assert is_retryable(SshConnectionError("gone"))
     assert is_retryable(CommandDisconnected("cut"))
@@ -378,7 +382,7 @@ def test_is_retryable() -> None:
 
 
 async def test_retry_until_retries_only_retryable_errors() -> None:
-    from kiln.communicator import SshConnectionError
+    from kiln.communicator.ssh_errors import SshConnectionError
 
     calls: list[int] = []
     notices: list[str] = []

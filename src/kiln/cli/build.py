@@ -9,10 +9,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from kiln.build.state import RunOptions
 from kiln.cli.common import make_ui, plan_options, print_warnings
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import Plan
 from kiln.errors import KilnError
-from kiln.plan import Plan, ValidationFailed, make_plan
+from kiln.plan import ValidationFailed, make_plan
 from kiln.template.loader import load_template
 from kiln.ui import Ui
 
@@ -73,14 +74,17 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         return asyncio.run(_dry_run(plan, ui, options))
     # -debug pauses after every step, so builds run one at a time (as in Packer).
     parallel = 1 if (opts.debug or not opts.parallel) else opts.parallel_builds
-    from kiln.build.multi import run_builds
+    from kiln.engine.multi import run_builds
+    from kiln.postprocessors.runner import run_post_processors
 
-    results = asyncio.run(run_builds(plan, ui, options, parallel=parallel))
+    results = asyncio.run(
+        run_builds(plan, ui, options, parallel=parallel, post_process=run_post_processors)
+    )
     return 0 if all(r.error is None for r in results) else 1
 
 
 async def _dry_run(plan: Plan, ui: Ui, options: RunOptions) -> int:
-    from kiln.build.dryrun import dry_run_commands
+    from kiln.builders.qemu.dryrun import dry_run_commands
 
     for build in plan.builds:
         try:

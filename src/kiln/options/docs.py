@@ -116,8 +116,8 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
 
 def option_sets() -> dict[str, list[type]]:
     """Every option table, by the page that documents it (file name → classes)."""
-    from kiln.builders.comm_config import CommConfig
     from kiln.builders.qemu.config import QemuConfig
+    from kiln.communicator.config import CommConfig
     from kiln.postprocessors.config import (
         ChecksumConfig,
         CommonPostProcessorConfig,

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from kiln.build.state import Artifact
+from kiln.engine.artifact import Artifact
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ChecksumConfig
 from kiln.postprocessors.runner import PostContext, PostResult

@@ -13,7 +13,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from kiln.build.state import Artifact
+from kiln.engine.artifact import Artifact
 from kiln.postprocessors.archive import ArchiveError, detect_format, effective_level, write_archive
 from kiln.postprocessors.config import CompressConfig
 from kiln.postprocessors.runner import PostContext, PostResult

@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiln.build.state import Artifact
+from kiln.engine.artifact import Artifact
+from kiln.engine.run_id import RUN_UUID
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ManifestConfig
 from kiln.postprocessors.gojson import marshal_indent, sorted_map
 from kiln.postprocessors.runner import PostContext, PostResult
-from kiln.provisioners.base import RUN_UUID
 
 LOCK_ATTEMPTS = 50
 LOCK_DELAY = 0.1

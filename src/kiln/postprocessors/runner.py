@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from kiln.build.runner import BuildResult
-from kiln.build.state import Artifact, RunOptions
+from kiln.engine.artifact import Artifact
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import BuildPlan, StepPlan
+from kiln.engine.result import BuildResult
 from kiln.errors import KilnError
-from kiln.plan import BuildPlan, StepPlan
 from kiln.postprocessors.config import POST_PROCESSOR_TYPES
 from kiln.provisioners.base import render_step_config
 from kiln.record import Record, field
@@ -46,7 +47,7 @@ PostProcessor = Callable[[Any, Artifact, "PostContext"], Awaitable[PostResult]]
 class PostContext(Record):
     """One post-processor's view: the build, where to print, the run's options."""
 
-    plan: BuildPlan
+    plan: BuildPlan[Any]
     ui: Ui
     step: StepPlan
     force: bool = False
@@ -140,7 +141,7 @@ async def run_chain(
 
 
 async def run_post_processors(
-    plan: BuildPlan, result: BuildResult, ui: Ui, options: RunOptions
+    plan: BuildPlan[Any], result: BuildResult, ui: Ui, options: RunOptions
 ) -> BuildResult:
     """Run every chain after a successful build; fill `result.artifacts` (and `.error`)."""
     builder_artifact = result.artifact

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from kiln.build.state import Artifact
+from kiln.engine.artifact import Artifact
 from kiln.postprocessors.runner import PostContext, PostResult
 from kiln.provisioners.base import ProvisionContext
 from kiln.provisioners.config import ShellLocalConfig

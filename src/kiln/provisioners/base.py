@@ -10,23 +10,19 @@ applies both, as the documentation promises.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kiln.boot.duration import format_go_duration
-from kiln.communicator import SshCommunicator
+from kiln.communicator.ssh import SshCommunicator
+from kiln.engine.plan import BuildPlan, StepPlan
 from kiln.errors import KilnError
 from kiln.options import Duration, decode_sections, option_specs
-from kiln.plan import BuildPlan, StepPlan
 from kiln.provisioners.config import PROVISIONER_TYPES
 from kiln.record import Record, field, replace
 from kiln.template.gostrconv import quote
 from kiln.template.tree import render_tree
-
-# One id per kiln run (Packer's PACKER_RUN_UUID): build values, manifests.
-RUN_UUID = str(uuid.uuid4())
 
 # Packer's ProvisionHook.Run, word for word.
 NO_COMMUNICATOR = (
@@ -53,7 +49,7 @@ class ProvisionContext(Record):
     provisioner being run (some defaults depend on it, as in Packer's Prepare).
     """
 
-    plan: BuildPlan
+    plan: BuildPlan[Any]
     say: Callable[[str], None]
     message: Callable[[str], None]
     comm: SshCommunicator | None

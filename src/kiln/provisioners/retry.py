@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import asyncssh
 
-from kiln.communicator import CommandDisconnected, SshConnectionError
+from kiln.communicator.ssh_errors import CommandDisconnected, SshConnectionError
 from kiln.errors import KilnError
 from kiln.ui.log import LOG
 

@@ -17,7 +17,8 @@ import asyncio
 import random
 import shlex
 
-from kiln.communicator import CommandDisconnected, SshCommunicator
+from kiln.communicator.ssh import SshCommunicator
+from kiln.communicator.ssh_errors import CommandDisconnected
 from kiln.provisioners.base import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.config import ShellConfig
 from kiln.provisioners.envvars import bad_names, flatten_env, packer_env

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from kiln.builders.comm_config import CommConfig
-from kiln.builders.qemu.config import QemuConfig
+from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
+from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
 from kiln.record import Record, field
 
@@ -42,7 +42,7 @@ class RuntimeFacts(Record, frozen=True):
     floppy_path: str | None = None
     vnc_port: int | None = None  # None when VNC is disabled
     comm_host_port: int | None = None  # None: no port forward (communicator none/bridge)
-    http_ip: str = "10.0.2.2"
+    http_ip: str = SLIRP_HOST_IP
     http_port: int = 0
     headless: bool = True  # effective: config.headless or no display to open a window on
     efivars_path: str | None = None

@@ -26,6 +26,9 @@ NET_DEVICES = (
     "i82562", "i82557a", "i82557c", "i82801", "vmxnet3", "i82558a", "i82558b",
 )  # fmt: skip
 HTTP_PROTOCOLS = ("tcp", "tcp4", "tcp6", "unix", "unixpacket")
+# QEMU user networking (slirp)'s address of the host, as the guest sees it: `{{ .HTTPIP }}`
+# unless `net_bridge` is set.
+SLIRP_HOST_IP = "10.0.2.2"
 
 
 @dataclass

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiln.boot import validate_boot_command
-from kiln.builders.comm_config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
-from kiln.builders.qemu.config import NET_DEVICES, QemuConfig
+from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
+from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
 from kiln.media.cdrom import cd_label_problem, file_errors_cd
 from kiln.media.checksum import (
@@ -197,12 +197,12 @@ class _Checks:
             self.err("boot_command and boot_steps cannot be used together")
 
     def _boot_sample(self) -> dict[str, object]:
-        return {"HTTPIP": "10.0.2.2", "HTTPPort": 8000, "Name": self.c.vm_name,
+        return {"HTTPIP": SLIRP_HOST_IP, "HTTPPort": 8000, "Name": self.c.vm_name,
                 "SSHPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiln kiln"}  # fmt: skip
 
     def _qemuargs_sample(self) -> dict[str, object]:
         c = self.c
-        return {"HTTPIP": "10.0.2.2", "HTTPPort": 8000, "HTTPDir": c.http_directory,
+        return {"HTTPIP": SLIRP_HOST_IP, "HTTPPort": 8000, "HTTPDir": c.http_directory,
                 "HTTPContent": dict(c.http_content), "OutputDir": c.output_directory,
                 "Name": c.vm_name, "SSHHostPort": 2222}  # fmt: skip
 

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from kiln.build.state import BuildState
-from kiln.build.steps.network import comm_host_port
 from kiln.builders.qemu.accel import choose_accelerator
 from kiln.builders.qemu.cmdline import RuntimeFacts, build_argv, qemuargs_template_data
 from kiln.builders.qemu.process import QemuError, QemuProcess
-from kiln.errors import KilnError
+from kiln.builders.qemu.state import QemuState
 from kiln.template import render
 
 
@@ -28,7 +23,7 @@ def display_available(env: dict[str, str]) -> bool:
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-async def resolve_accelerator(state: BuildState) -> str:
+async def resolve_accelerator(state: QemuState) -> str:
     c = state.plan.config
     if c.accelerator:
         return c.accelerator
@@ -40,7 +35,7 @@ async def resolve_accelerator(state: BuildState) -> str:
     return choice.accelerator
 
 
-def runtime_facts(state: BuildState, *, control_fd: int | None) -> RuntimeFacts:
+def runtime_facts(state: QemuState, *, control_fd: int | None) -> RuntimeFacts:
     c = state.plan.config
     headless = c.headless or not display_available(state.options.env)
     return RuntimeFacts(
@@ -50,7 +45,7 @@ def runtime_facts(state: BuildState, *, control_fd: int | None) -> RuntimeFacts:
         cd_path=state.cd_path,
         floppy_path=state.floppy_path,
         vnc_port=state.vnc_port.port if state.vnc_port else None,
-        comm_host_port=comm_host_port(state),
+        comm_host_port=state.comm_host_port(),
         http_ip=state.http_ip,
         http_port=state.http_port,
         headless=headless,
@@ -61,7 +56,7 @@ def runtime_facts(state: BuildState, *, control_fd: int | None) -> RuntimeFacts:
     )
 
 
-def render_qemuargs(state: BuildState, facts: RuntimeFacts) -> list[list[str]]:
+def render_qemuargs(state: QemuState, facts: RuntimeFacts) -> list[list[str]]:
     c, comm = state.plan.config, state.plan.comm
     data = qemuargs_template_data(c, comm, facts)
     funcs = state.plan.functions()
@@ -71,58 +66,14 @@ def render_qemuargs(state: BuildState, facts: RuntimeFacts) -> list[list[str]]:
     ]
 
 
-def qemu_argv(state: BuildState, *, control_fd: int | None) -> tuple[list[str], list[str]]:
+def qemu_argv(state: QemuState, *, control_fd: int | None) -> tuple[list[str], list[str]]:
     facts = runtime_facts(state, control_fd=control_fd)
     command = build_argv(state.plan.config, state.plan.comm, facts, render_qemuargs(state, facts))
     return command.argv, command.notes
 
 
 @asynccontextmanager
-async def step_efivars(state: BuildState) -> AsyncIterator[None]:
-    c = state.plan.config
-    if not c.efi_boot:
-        yield
-        return
-    dest = state.output_dir / "efivars.fd"
-    await asyncio.to_thread(shutil.copyfile, c.efi_firmware_vars, dest)
-    yield
-
-
-@asynccontextmanager
-async def step_vtpm(state: BuildState) -> AsyncIterator[None]:
-    c = state.plan.config
-    if not c.vtpm:
-        yield
-        return
-    state_dir = state.work_dir / "vtpm"
-    state_dir.mkdir()
-    argv = [
-        "swtpm",
-        "socket",
-        "--tpmstate",
-        f"dir={state_dir}",
-        "--ctrl",
-        f"type=unixio,path={state_dir / 'vtpm.sock'}",
-    ]
-    if not c.use_tpm1:
-        argv.append("--tpm2")
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        for _ in range(100):
-            if (state_dir / "vtpm.sock").exists():
-                break
-            await asyncio.sleep(0.05)
-        yield
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-
-
-@asynccontextmanager
-async def step_qemu(state: BuildState) -> AsyncIterator[None]:
+async def step_qemu(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     state.accelerator = await resolve_accelerator(state)
     if not c.headless and not display_available(state.options.env):
@@ -170,7 +121,7 @@ async def step_qemu(state: BuildState) -> AsyncIterator[None]:
         state.qemu = None
 
 
-async def _after_start(state: BuildState, qemu: QemuProcess) -> None:
+async def _after_start(state: QemuState, qemu: QemuProcess) -> None:
     c = state.plan.config
     if c.vnc_use_password:
         await qemu.command("set_password", protocol="vnc", password=c.vnc_password)
@@ -193,18 +144,3 @@ async def _after_start(state: BuildState, qemu: QemuProcess) -> None:
     await asyncio.sleep(0)
     if qemu.returncode is not None:
         raise QemuError(qemu.failure_message("Qemu failed to start"))
-
-
-def make_work_dir(name: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-    return Path(tempfile.mkdtemp(prefix=f"kiln-{safe}-"))
-
-
-def check_binaries(state: BuildState) -> None:
-    for binary in (state.plan.config.qemu_binary, "qemu-img"):
-        if shutil.which(binary, path=state.options.env.get("PATH", os.defpath)) is None:
-            raise KilnError(
-                f'Failed creating Qemu driver: exec: "{binary}": executable file not found '
-                "in $PATH (install QEMU: apt-get install qemu-system-x86 qemu-utils, or set "
-                "qemu_binary)"
-            )

@@ -6,20 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from kiln.build.state import BuildState
+from kiln.builders.qemu.state import QemuState
 from kiln.media.cache import cache_dir, cache_target
 from kiln.media.checksum import resolve_checksum
 from kiln.media.fetch import fetch_iso, find_byte_serving_url
 from kiln.ui.progress import DownloadProgress
 
 
-def iso_urls(state: BuildState) -> list[str]:
+def iso_urls(state: QemuState) -> list[str]:
     c = state.plan.config
     return [c.iso_url] if c.iso_url else list(c.iso_urls)
 
 
 @asynccontextmanager
-async def step_iso(state: BuildState) -> AsyncIterator[None]:
+async def step_iso(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     urls = iso_urls(state)
     if c.iso_skip_cache:

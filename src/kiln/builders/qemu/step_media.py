@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from kiln.build.state import BuildState
+from kiln.builders.qemu.state import QemuState
 from kiln.media.cdrom import collect_cd_files, make_cd
 from kiln.media.floppy import collect_floppy_files, make_floppy
 
 
 @asynccontextmanager
-async def step_floppy(state: BuildState) -> AsyncIterator[None]:
+async def step_floppy(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     if not (c.floppy_files or c.floppy_dirs or c.floppy_content):
         yield
@@ -33,7 +33,7 @@ async def step_floppy(state: BuildState) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def step_cd(state: BuildState) -> AsyncIterator[None]:
+async def step_cd(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     if not (c.cd_files or c.cd_content):
         yield

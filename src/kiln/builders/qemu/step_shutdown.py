@@ -13,14 +13,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from kiln.build.state import BuildState
+from kiln.builders.qemu.state import QemuState
 from kiln.errors import KilnError
 
 ACPI_GRACE = 120.0  # the longest kiln waits for a guest to react to the power button
 
 
 @asynccontextmanager
-async def step_shutdown(state: BuildState) -> AsyncIterator[None]:
+async def step_shutdown(state: QemuState) -> AsyncIterator[None]:
     qemu = state.qemu
     assert qemu is not None
     c, comm = state.plan.config, state.plan.comm
@@ -70,7 +70,7 @@ async def step_shutdown(state: BuildState) -> AsyncIterator[None]:
     yield
 
 
-async def _close_comm(state: BuildState) -> None:
+async def _close_comm(state: QemuState) -> None:
     if state.comm is not None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(state.comm.close(), 5)

@@ -1,4 +1,4 @@
-"""Step 20: compact (and optionally compress) the qcow2 image, check it, make the artifact."""
+"""Step 20: compact (and optionally compress) the qcow2 image, and check it."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from kiln.build.state import Artifact, BuildState
-from kiln.build.steps.communicate import build_values
 from kiln.builders.qemu import qemu_img
+from kiln.builders.qemu.state import QemuState
 from kiln.errors import KilnError
 
 LOCK_RETRIES = 10
 
 
-def convert_command(state: BuildState) -> list[str] | None:
+def convert_command(state: QemuState) -> list[str] | None:
     c = state.plan.config
     if c.skip_compaction and not c.disk_compression:
         return None
@@ -34,7 +33,7 @@ def convert_command(state: BuildState) -> list[str] | None:
 
 
 @asynccontextmanager
-async def step_compact(state: BuildState) -> AsyncIterator[None]:
+async def step_compact(state: QemuState) -> AsyncIterator[None]:
     argv = convert_command(state)
     main = state.disk_paths[0]
     if argv is not None:
@@ -53,24 +52,3 @@ async def step_compact(state: BuildState) -> AsyncIterator[None]:
     if state.plan.config.format == "qcow2":
         await qemu_img.check(main)
     yield
-
-
-def make_artifact(state: BuildState) -> Artifact:
-    c = state.plan.config
-    files = sorted(p for p in state.output_dir.rglob("*") if p.is_file())
-    if c.efi_drop_efivars:
-        files = [p for p in files if p.name != "efivars.fd"]
-    return Artifact(
-        build_name=state.name,
-        builder_type="qemu",
-        output_dir=Path(c.output_directory),
-        files=files,
-        state={
-            "generated_data": build_values(state),
-            "diskName": c.vm_name,
-            "diskPaths": list(state.disk_paths),
-            "diskType": c.format,
-            "diskSize": c.disk_size,
-            "domainType": state.accelerator,
-        },
-    )

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from kiln.build.state import BuildState
 from kiln.builders.qemu import qemu_img
 from kiln.builders.qemu.cmdline import disk_paths
+from kiln.builders.qemu.state import QemuState
 from kiln.errors import KilnError
 
 
-def disk_commands(state: BuildState) -> list[list[str]]:
+def disk_commands(state: QemuState) -> list[list[str]]:
     """The qemu-img calls this build makes before booting (also printed by -dry-run)."""
     c = state.plan.config
     paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
@@ -40,7 +40,7 @@ def disk_commands(state: BuildState) -> list[list[str]]:
 
 
 @asynccontextmanager
-async def step_disks(state: BuildState) -> AsyncIterator[None]:
+async def step_disks(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
     state.disk_paths = paths
@@ -57,7 +57,7 @@ async def step_disks(state: BuildState) -> AsyncIterator[None]:
     yield
 
 
-async def _copy_source(state: BuildState, dest: str) -> None:
+async def _copy_source(state: QemuState, dest: str) -> None:
     c = state.plan.config
     src = state.iso_path or ""
     if Path(src).suffix[1:].lower() == c.format:
@@ -70,7 +70,7 @@ async def _copy_source(state: BuildState, dest: str) -> None:
     await qemu_img.run_qemu_img(qemu_img.convert_argv(src, dest, out_fmt=c.format))
 
 
-async def _resize(state: BuildState, path: str) -> None:
+async def _resize(state: QemuState, path: str) -> None:
     c = state.plan.config
     wanted = qemu_img.size_to_bytes(c.disk_size)
     info = await qemu_img.info(path)

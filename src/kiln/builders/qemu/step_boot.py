@@ -21,15 +21,16 @@ from kiln.boot import (
     parse_boot_command,
     type_actions,
 )
-from kiln.build.state import BuildState, StepTiming
 from kiln.builders.qemu.process import QemuError
+from kiln.builders.qemu.state import QemuState
+from kiln.engine.result import StepTiming
 from kiln.errors import KilnError
 from kiln.template import render
 
 T = TypeVar("T")
 
 
-async def while_qemu_runs(state: BuildState, work: Awaitable[T], what: str) -> T:
+async def while_qemu_runs(state: QemuState, work: Awaitable[T], what: str) -> T:
     """Run `work`, but fail at once (with QEMU's reason) if QEMU exits meanwhile."""
     qemu = state.qemu
     task = asyncio.ensure_future(work)
@@ -49,7 +50,7 @@ async def while_qemu_runs(state: BuildState, work: Awaitable[T], what: str) -> T
     raise QemuError(f"QEMU exited while {what}: {qemu.exit_reason()}")
 
 
-def boot_data(state: BuildState) -> dict[str, object]:
+def boot_data(state: QemuState) -> dict[str, object]:
     return {
         "HTTPIP": state.http_ip,
         "HTTPPort": state.http_port,
@@ -58,7 +59,7 @@ def boot_data(state: BuildState) -> dict[str, object]:
     }
 
 
-def boot_steps(state: BuildState) -> list[tuple[str, str]]:
+def boot_steps(state: QemuState) -> list[tuple[str, str]]:
     """(command, description) pairs: boot_command as one step, or each of boot_steps."""
     c = state.plan.config
     if c.boot_command:
@@ -69,7 +70,7 @@ def boot_steps(state: BuildState) -> list[tuple[str, str]]:
 KEYBOARDS = ("vnc", "qmp")
 
 
-def keyboard_choice(state: BuildState) -> str:
+def keyboard_choice(state: QemuState) -> str:
     choice = state.options.env.get("KILN_BOOT_KEYBOARD", "vnc").lower() or "vnc"
     if choice not in KEYBOARDS:
         raise KilnError(f"KILN_BOOT_KEYBOARD={choice!r} is not a keyboard: use vnc or qmp")
@@ -77,7 +78,7 @@ def keyboard_choice(state: BuildState) -> str:
 
 
 @asynccontextmanager
-async def step_boot(state: BuildState) -> AsyncIterator[None]:
+async def step_boot(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     steps = boot_steps(state)
     began = time.monotonic()
@@ -92,7 +93,7 @@ async def step_boot(state: BuildState) -> AsyncIterator[None]:
     yield
 
 
-def render_boot_steps(state: BuildState, steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def render_boot_steps(state: QemuState, steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
     c = state.plan.config
     funcs = state.plan.functions()
     rendered = []
@@ -106,7 +107,7 @@ def render_boot_steps(state: BuildState, steps: list[tuple[str, str]]) -> list[t
     return rendered
 
 
-async def _open_keyboard(state: BuildState, choice: str) -> KeyboardDriver:
+async def _open_keyboard(state: QemuState, choice: str) -> KeyboardDriver:
     c = state.plan.config
     if choice == "qmp":
         assert state.qemu is not None
@@ -126,7 +127,7 @@ async def _open_keyboard(state: BuildState, choice: str) -> KeyboardDriver:
     return keyboard
 
 
-async def _type_boot_command(state: BuildState, steps: list[tuple[str, str]]) -> None:
+async def _type_boot_command(state: QemuState, steps: list[tuple[str, str]]) -> None:
     c = state.plan.config
     choice = keyboard_choice(state)
     if state.vnc_port is None and choice == "vnc":

@@ -6,12 +6,12 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from kiln.build.state import BuildState
+from kiln.builders.qemu.state import QemuState
 from kiln.errors import KilnError
 
 
 @asynccontextmanager
-async def step_output_dir(state: BuildState) -> AsyncIterator[None]:
+async def step_output_dir(state: QemuState) -> AsyncIterator[None]:
     path = state.output_dir
     if path.exists():
         if state.options.force:

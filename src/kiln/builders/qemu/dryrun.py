@@ -13,27 +13,31 @@ that kiln does in Python are shown as the `cp` they amount to.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from kiln.build.state import BuildState, BuildUi, RunOptions
-from kiln.build.steps.compact import convert_command
-from kiln.build.steps.disk import disk_commands
-from kiln.build.steps.iso import iso_urls
-from kiln.build.steps.network import USER_NET_HOST_IP, interface_address
-from kiln.build.steps.qemu import display_available, qemu_argv, resolve_accelerator
 from kiln.builders.qemu import qemu_img
 from kiln.builders.qemu.cmdline import disk_paths
+from kiln.builders.qemu.config import SLIRP_HOST_IP
+from kiln.builders.qemu.state import QemuState
+from kiln.builders.qemu.step_compact import convert_command
+from kiln.builders.qemu.step_disk import disk_commands
+from kiln.builders.qemu.step_iso import iso_urls
+from kiln.builders.qemu.step_qemu import display_available, qemu_argv, resolve_accelerator
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import BuildPlan
 from kiln.errors import KilnError
 from kiln.media.cache import cache_dir, cache_target
 from kiln.media.checksum import parse_checksum
-from kiln.net import ReservedPort
-from kiln.plan import BuildPlan
-from kiln.ui import Ui
+from kiln.net.interfaces import interface_address
+from kiln.net.ports import ReservedPort
+from kiln.ui.build import BuildUi
+from kiln.ui.output import Ui
 
 WORK = Path("$KILN_WORK")
 BRIDGE_IP = "$KILN_BRIDGE_IP"
 
 
-def _iso_path(state: BuildState) -> str:
+def _iso_path(state: QemuState) -> str:
     c = state.plan.config
     urls = iso_urls(state)
     first = urls[0]
@@ -43,18 +47,21 @@ def _iso_path(state: BuildState) -> str:
         return str(Path(first.removeprefix("file://")).absolute())
     if c.iso_checksum.startswith("file:"):
         return f"<cache>/{Path(first).name}"
-    target = cache_target(parse_checksum(c.iso_checksum), urls,
-                          target_path=c.iso_target_path or None,
-                          target_extension=c.iso_target_extension,
-                          cache_root=cache_dir(state.options.env))
+    target = cache_target(
+        parse_checksum(c.iso_checksum),
+        urls,
+        target_path=c.iso_target_path or None,
+        target_extension=c.iso_target_extension,
+        cache_root=cache_dir(state.options.env),
+    )
     return str(target)
 
 
-def _http_ip(state: BuildState) -> str:
+def _http_ip(state: QemuState) -> str:
     """What `{{ .HTTPIP }}` will be; a placeholder when the bridge is not on this host."""
     bridge = state.plan.config.net_bridge
     if not bridge:
-        return USER_NET_HOST_IP
+        return SLIRP_HOST_IP
     try:
         return interface_address(bridge)
     except KilnError as err:
@@ -69,7 +76,7 @@ def _placeholder_port(port: int, host: str) -> ReservedPort:
     return ReservedPort(port=port, host=host, listener=None)
 
 
-def source_image_commands(state: BuildState) -> list[list[str]]:
+def source_image_commands(state: QemuState) -> list[list[str]]:
     """With `disk_image`: copy or convert the source image, then resize it (steps 6-7).
 
     A real build skips the resize when the image already has `disk_size` and refuses to
@@ -92,7 +99,7 @@ def source_image_commands(state: BuildState) -> list[list[str]]:
     return cmds
 
 
-def _notes(state: BuildState, notes: list[str]) -> None:
+def _notes(state: QemuState, notes: list[str]) -> None:
     """What the real QEMU step would say about this command line."""
     c = state.plan.config
     if not c.headless and not display_available(state.options.env):
@@ -109,11 +116,16 @@ def _notes(state: BuildState, notes: list[str]) -> None:
         state.ui.say(note)
 
 
-async def dry_run_commands(plan: BuildPlan, ui: Ui, options: RunOptions) -> list[list[str]]:
+async def dry_run_commands(plan: BuildPlan[Any], ui: Ui, options: RunOptions) -> list[list[str]]:
     """Every command the build would run, in order; notes go to `ui` as the build's would."""
     c, comm = plan.config, plan.comm
-    state = BuildState(plan=plan, ui=BuildUi(ui, plan.name), options=options, work_dir=WORK,
-                       output_dir=Path(c.output_directory))
+    state = QemuState(
+        plan=plan,
+        ui=BuildUi(ui, plan.name),
+        options=options,
+        work_dir=WORK,
+        output_dir=Path(c.output_directory),
+    )
     state.iso_path = _iso_path(state)
     state.disk_paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
     if c.floppy_files or c.floppy_dirs or c.floppy_content:

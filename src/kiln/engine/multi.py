@@ -15,12 +15,20 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from kiln.build.runner import BuildResult, run_build
-from kiln.build.state import Artifact, RunOptions
-from kiln.plan import BuildPlan, Plan
-from kiln.provisioners.base import RUN_UUID
-from kiln.ui import Ui
+from kiln.engine.artifact import Artifact
+from kiln.engine.options import RunOptions
+from kiln.engine.plan import BuildPlan, Plan
+from kiln.engine.result import BuildResult
+from kiln.engine.run_id import RUN_UUID
+from kiln.engine.runner import run_build
+from kiln.ui.output import Ui
+
+# What runs after a successful build, in its task (the post-processors: kiln.cli.build
+# passes kiln.postprocessors.runner.run_post_processors, which imports the engine).
+PostProcess = Callable[[BuildPlan[Any], BuildResult, Ui, RunOptions], Awaitable[BuildResult]]
 
 # durafmt's units, largest first (Packer prints build times with durafmt, first 2 units).
 _UNITS = (
@@ -48,12 +56,18 @@ def human_duration(seconds: float) -> str:
 
 
 async def run_builds(
-    plan: Plan, ui: Ui, options: RunOptions, *, parallel: int
+    plan: Plan,
+    ui: Ui,
+    options: RunOptions,
+    *,
+    parallel: int,
+    post_process: PostProcess | None = None,
 ) -> list[BuildResult]:
     """Run the plan's builds; return their results in template order.
 
-    `parallel` <= 0 means no limit. Never raises for a build's failure; SIGINT/SIGTERM
-    cancel every build (each cleans up) and the results say so.
+    `parallel` <= 0 means no limit. After each successful build, `post_process` runs in
+    the same task. Never raises for a build's failure; SIGINT/SIGTERM cancel every build
+    (each cleans up) and the results say so.
     """
     # Packer exports the run's id; shell-local scripts and manifests see the same one.
     os.environ["PACKER_RUN_UUID"] = RUN_UUID
@@ -66,8 +80,8 @@ async def run_builds(
         ui.raw("")
     limit = asyncio.Semaphore(parallel if parallel > 0 else max(len(plan.builds), 1))
     started = time.monotonic()
-    tasks = [asyncio.create_task(_one(b, ui, options, limit), name=f"build {b.name}")
-             for b in plan.builds]  # fmt: skip
+    tasks = [asyncio.create_task(_one(b, ui, options, limit, post_process),
+                                 name=f"build {b.name}") for b in plan.builds]  # fmt: skip
     interrupted = _install_signal_handlers(ui, tasks)
     try:
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -88,15 +102,17 @@ async def run_builds(
 
 
 async def _one(
-    build: BuildPlan, ui: Ui, options: RunOptions, limit: asyncio.Semaphore
+    build: BuildPlan[Any],
+    ui: Ui,
+    options: RunOptions,
+    limit: asyncio.Semaphore,
+    post_process: PostProcess | None,
 ) -> BuildResult:
     async with limit:
         began = time.monotonic()
         result = await run_build(build, ui, options)
-        if result.artifact is not None and not result.cancelled:
-            from kiln.postprocessors.runner import run_post_processors
-
-            result = await run_post_processors(build, result, ui, options)
+        if result.artifact is not None and not result.cancelled and post_process is not None:
+            result = await post_process(build, result, ui, options)
         took = human_duration(time.monotonic() - began)
         if result.error is None:
             ui.raw(f"Build '{build.name}' finished after {took}.")

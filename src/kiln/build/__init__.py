@@ -1,1 +1,0 @@
-"""Running builds: the step pipeline, one build's runner, and parallel builds."""

@@ -1,0 +1,72 @@
+"""Step 16: wait for SSH (with `pause_before_connecting`), and close it at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kiln.builders.qemu.state import QemuState
+from kiln.communicator.ssh import SshCommunicator
+from kiln.communicator.ssh_settings import SshSettings
+from kiln.ui.log import LOG
+
+
+def ssh_settings(state: QemuState) -> SshSettings:
+    comm = state.plan.comm
+    port = state.comm_host_port()
+    key_file: Path | None = None
+    if comm.ssh_private_key_file:
+        key_file = Path(comm.ssh_private_key_file).expanduser()
+    elif (state.work_dir / "temporary_ssh_key").exists():
+        key_file = state.work_dir / "temporary_ssh_key"
+    return SshSettings(
+        host=comm.ssh_host or "127.0.0.1",
+        port=port if port is not None else comm.ssh_port,
+        username=comm.ssh_username,
+        password=comm.ssh_password or None,
+        private_key_file=key_file,
+        timeout=comm.ssh_timeout.seconds,
+        handshake_attempts=comm.ssh_handshake_attempts,
+        keep_alive_interval=comm.ssh_keep_alive_interval.seconds,
+        file_transfer_method=comm.ssh_file_transfer_method,
+        pty=comm.ssh_pty,
+        read_write_timeout=comm.ssh_read_write_timeout.seconds,
+    )
+
+
+async def connect(state: QemuState) -> SshCommunicator:
+    qemu = state.qemu
+    settings = ssh_settings(state)
+    return await SshCommunicator.wait_for(
+        settings,
+        log=lambda line: LOG.debug("[%s] %s", state.name, line),
+        cancel_if=(qemu.exit_reason if qemu is not None else None),
+    )
+
+
+@asynccontextmanager
+async def step_connect(state: QemuState) -> AsyncIterator[None]:
+    comm = state.plan.comm
+    if comm.communicator == "none":
+        state.ui.say("No communicator is configured -- skipping the wait for SSH")
+        yield
+        return
+    state.ui.say("Using ssh communicator to connect: " + (comm.ssh_host or "127.0.0.1"))
+    state.ui.say("Waiting for SSH to become available...")
+    state.comm = await connect(state)
+    if comm.pause_before_connecting.seconds > 0:
+        state.ui.say(f"Pausing {comm.pause_before_connecting} before connecting...")
+        await state.comm.close()
+        await asyncio.sleep(comm.pause_before_connecting.seconds)
+        state.comm = await connect(state)
+    state.ui.say("Connected to SSH!")
+    try:
+        yield
+    finally:
+        if state.comm is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(state.comm.close(), 5)
+            state.comm = None

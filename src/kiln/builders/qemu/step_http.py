@@ -1,0 +1,63 @@
+"""Steps 8-9: the HTTP server for answer files (`http_directory`, `http_content`).
+
+`{{ .HTTPIP }}` is QEMU user networking's host address, or the bridge's with `net_bridge`.
+The port is reserved like every host port (kiln.builders.qemu.step_ports) and held, with
+its listening socket, until the build ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kiln.builders.qemu.config import SLIRP_HOST_IP
+from kiln.builders.qemu.state import QemuState
+from kiln.builders.qemu.step_ports import port_lock_dir
+from kiln.net.http_server import HttpRequestLog, HttpServer
+from kiln.net.interfaces import interface_address
+from kiln.net.ports import reserve_port
+
+
+@asynccontextmanager
+async def step_http(state: QemuState) -> AsyncIterator[None]:
+    c = state.plan.config
+    state.http_ip = interface_address(c.net_bridge) if c.net_bridge else SLIRP_HOST_IP
+    if not (c.http_directory or c.http_content):
+        state.http_port = 0
+        yield
+        return
+    bind = c.http_bind_address
+    if c.http_interface:
+        bind = interface_address(c.http_interface)
+    port = reserve_port(
+        c.http_port_min,
+        c.http_port_max,
+        host=bind,
+        lock_dir=port_lock_dir(state),
+        keep_listening=True,
+        purpose="the HTTP server",
+    )
+    access_log = state.work_dir / "http-access.log"
+
+    def log_request(entry: HttpRequestLog) -> None:
+        line = f"{entry.client} {entry.method} {entry.path} {entry.status} {entry.size}"
+        state.ui.message(f"HTTP {entry.method} {entry.path} -> {entry.status}")
+        with access_log.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    try:
+        server = HttpServer(
+            directory=Path(c.http_directory) if c.http_directory else None,
+            content=c.http_content or None,
+            port=port,
+            log=log_request,
+        )
+        async with server:
+            state.http_server = server
+            state.http_port = server.port
+            state.ui.say(f"Starting HTTP server on port {server.port}")
+            yield
+    finally:
+        state.http_server = None
+        port.release()

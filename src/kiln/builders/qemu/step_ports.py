@@ -1,0 +1,57 @@
+"""Steps 10-11: the host ports: the SSH port forward and the VNC display.
+
+Ports are reserved with a lock file per port (shared by every kiln process on the host) and
+held until the build ends, so parallel builds and parallel kiln processes never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kiln.builders.qemu.state import QemuState
+from kiln.net.ports import reserve_port
+
+
+def port_lock_dir(state: QemuState) -> Path:
+    """Where the per-port lock files live (shared with every kiln process on the host)."""
+    return state.options.cache_dir / "port"
+
+
+@asynccontextmanager
+async def step_ports(state: QemuState) -> AsyncIterator[None]:
+    c, comm = state.plan.config, state.plan.comm
+    try:
+        if comm.communicator == "none":
+            state.ui.say("No communicator is set; skipping port forwarding setup.")
+        elif c.net_bridge:
+            state.ui.say("Using a bridge; skipping port forwarding setup.")
+        elif comm.skip_nat_mapping:
+            state.ui.say(f"Skipping NAT mapping: using port {comm.ssh_port} on the host")
+        else:
+            state.comm_port = reserve_port(
+                comm.host_port_min,
+                comm.host_port_max,
+                host=c.vnc_bind_address,
+                lock_dir=port_lock_dir(state),
+                purpose="the SSH port forward",
+            )
+            state.ui.say(f"Found port for communicator (SSH, WinRM, etc): {state.comm_port.port}.")
+        if not c.disable_vnc:
+            state.ui.say(
+                f"Looking for available port between {c.vnc_port_min} and {c.vnc_port_max} "
+                f"on {c.vnc_bind_address}"
+            )
+            state.vnc_port = reserve_port(
+                c.vnc_port_min,
+                c.vnc_port_max,
+                host=c.vnc_bind_address,
+                lock_dir=port_lock_dir(state),
+                purpose="VNC",
+            )
+        yield
+    finally:
+        for reserved in (state.comm_port, state.vnc_port):
+            if reserved is not None:
+                reserved.release()

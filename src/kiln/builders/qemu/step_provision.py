@@ -1,0 +1,55 @@
+"""Step 17: the provisioners, in order (Packer's provision hook), and the error-cleanup one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from kiln.builders.qemu.generated_data import build_values
+from kiln.builders.qemu.state import QemuState
+from kiln.errors import KilnError
+from kiln.provisioners.base import (
+    NO_COMMUNICATOR,
+    ProvisionContext,
+    ProvisionerError,
+    run_provisioner,
+)
+
+
+def provision_context(state: QemuState) -> ProvisionContext:
+    return ProvisionContext(
+        plan=state.plan,
+        say=state.ui.say,
+        message=state.ui.message,
+        error=state.ui.error,
+        comm=state.comm,
+        build_values=build_values(state),
+    )
+
+
+@asynccontextmanager
+async def step_provision(state: QemuState) -> AsyncIterator[None]:
+    """Run the provisioners in order (Packer's provision hook)."""
+    steps = state.plan.provisioners
+    if steps:
+        if state.comm is None:
+            raise ProvisionerError(NO_COMMUNICATOR)
+        ctx = provision_context(state)
+        for step in steps:
+            await run_provisioner(step, ctx)
+    yield
+
+
+async def run_error_cleanup_provisioner(state: QemuState) -> None:
+    """-on-error=run-cleanup-provisioner: run it, report but never raise its failure."""
+    step = state.plan.error_cleanup
+    if step is None:
+        return
+    state.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...")
+    if state.comm is None and step.type not in ("shell-local", "breakpoint"):
+        state.ui.error(f"Cleanup failed: {NO_COMMUNICATOR}")
+        return
+    try:
+        await run_provisioner(step, provision_context(state))
+    except KilnError as err:
+        state.ui.error(f"Cleanup failed: {err}")

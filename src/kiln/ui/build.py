@@ -1,0 +1,33 @@
+"""The Ui bound to one build (every line carries the build's name)."""
+
+from __future__ import annotations
+
+from kiln.ui.output import Ui
+
+
+class BuildUi:
+    """The Ui bound to one build's name (every line is prefixed with it).
+
+    Post-processors bind it to `name (type)`, as Packer labels their lines.
+    """
+
+    __slots__ = ("name", "ui")
+
+    def __init__(self, ui: Ui, name: str) -> None:
+        self.ui = ui
+        self.name = name
+
+    def say(self, message: str) -> None:
+        self.ui.say(message, self.name)
+
+    def message(self, message: str) -> None:
+        self.ui.message(message, self.name)
+
+    def error(self, message: str) -> None:
+        self.ui.error(message, self.name)
+
+    def warn(self, message: str) -> None:
+        self.ui.warn(message, self.name)
+
+    def machine(self, kind: str, *data: str) -> None:
+        self.ui.machine(self.name, kind, *data)
