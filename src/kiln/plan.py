@@ -23,21 +23,13 @@ from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan, Plan, StepPlan
 from kiln.errors import KilnError, MultiError
 from kiln.options import decode_sections, option_specs
-from kiln.options.suggest import did_you_mean
-from kiln.postprocessors.checks import extra_post_processor_checks
-from kiln.postprocessors.config import (
-    CHECKSUM_TYPES,
-    POST_PROCESSOR_TYPES,
-    ChecksumConfig,
-    CommonPostProcessorConfig,
-)
-from kiln.provisioners.checks import extra_provisioner_checks
-from kiln.provisioners.config import (
-    PROVISIONER_TYPES,
-    CommonProvisionerConfig,
-    check_provisioner,
-)
+from kiln.options.choices import choice_errors
+from kiln.postprocessors.config import CommonPostProcessorConfig
+from kiln.postprocessors.table import POST_PROCESSORS
+from kiln.provisioners.config import CommonProvisionerConfig
+from kiln.provisioners.table import PROVISIONERS
 from kiln.record import Record, field
+from kiln.suggest import did_you_mean
 from kiln.template import FuncContext, packer_functions
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.tree import render_tree
@@ -298,14 +290,15 @@ def _provisioner_plan(
     cwd: Path,
     errors: list[str],
 ) -> StepPlan | None:
-    cls = PROVISIONER_TYPES.get(pdef.type)
-    if cls is None:
+    kind = PROVISIONERS.get(pdef.type)
+    if kind is None:
         errors.append(
             f"{pdef.where}: provisioner type '{pdef.type}' is not supported by kiln: use one of "
-            + ", ".join(PROVISIONER_TYPES)
-            + did_you_mean(pdef.type, PROVISIONER_TYPES)
+            + ", ".join(PROVISIONERS)
+            + did_you_mean(pdef.type, PROVISIONERS)
         )
         return None
+    cls = kind.config
     raw = dict(pdef.config)
     raw.update(pdef.override.get(build_name, {}))
     local_errors: list[str] = []
@@ -326,9 +319,8 @@ def _provisioner_plan(
     local_errors += common.errors + decoded.errors
     config: Any = decoded.get(cls)
     if not decoded.errors:
-        local_errors += check_provisioner(pdef.type, config, cwd=cwd)
-        local_errors += extra_provisioner_checks(config)
-    local_errors += _choice_errors(config)
+        local_errors += kind.check(config, cwd)
+    local_errors += choice_errors(config)
     errors.extend(f"{pdef.where} ({pdef.type}): {e}" for e in local_errors)
     c = common.get(CommonProvisionerConfig)
     return StepPlan(
@@ -345,14 +337,14 @@ def _provisioner_plan(
 def _post_processor_plan(
     ppdef: PostProcessorDef, funcs: Mapping[str, Any], cwd: Path, errors: list[str]
 ) -> StepPlan | None:
-    cls = POST_PROCESSOR_TYPES.get(ppdef.type)
-    if cls is None:
+    kind = POST_PROCESSORS.get(ppdef.type)
+    if kind is None:
         errors.append(
             f"{ppdef.where}: post-processor type '{ppdef.type}' is not supported by kiln: use "
-            "one of " + ", ".join(POST_PROCESSOR_TYPES) + did_you_mean(ppdef.type,
-                                                                       POST_PROCESSOR_TYPES)
-        )  # fmt: skip
+            "one of " + ", ".join(POST_PROCESSORS) + did_you_mean(ppdef.type, POST_PROCESSORS)
+        )
         return None
+    cls = kind.config
     local_errors: list[str] = []
     rendered = render_tree(
         ppdef.config, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors
@@ -360,18 +352,9 @@ def _post_processor_plan(
     decoded = decode_sections(rendered, [cls])
     local_errors += decoded.errors
     config: Any = decoded.get(cls)
-    if isinstance(config, ChecksumConfig):
-        for t in config.checksum_types:
-            if t not in CHECKSUM_TYPES:
-                local_errors.append(
-                    f"Unrecognized checksum type: {t} (allowed: {', '.join(CHECKSUM_TYPES)})"
-                    + did_you_mean(t, CHECKSUM_TYPES)
-                )
-    if ppdef.type == "shell-local" and not decoded.errors:
-        local_errors += check_provisioner("shell-local", config, cwd=cwd)
     if not decoded.errors:
-        local_errors += extra_post_processor_checks(config)
-    local_errors += _choice_errors(config)
+        local_errors += kind.check(config, cwd)
+    local_errors += choice_errors(config)
     keep: bool | None = None
     if ppdef.keep_input_artifact is not None:
         keep_decoded = decode_sections(
@@ -388,15 +371,3 @@ def _post_processor_plan(
         keep_input_artifact=keep,
         name=ppdef.name,
     )
-
-
-def _choice_errors(config: object) -> list[str]:
-    errors = []
-    for row in option_specs(type(config)):
-        value = getattr(config, row.name)
-        if row.spec.choices and value not in row.spec.choices:
-            errors.append(
-                f"{row.name} {value!r} is invalid: use one of {', '.join(row.spec.choices)}"
-                + did_you_mean(str(value), row.spec.choices)
-            )
-    return errors

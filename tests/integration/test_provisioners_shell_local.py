@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from kiln.engine.plan import BuildPlan
-from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import ShellLocalConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.shell_local import run_shell_local
 from template_plans import build_of
 

@@ -27,9 +27,10 @@ from test_ssh_communicator import (  # noqa: F401 (fixtures)
 from kiln.communicator.ssh import SshCommunicator
 from kiln.communicator.ssh_errors import CommandDisconnected
 from kiln.engine.plan import BuildPlan
+from kiln.engine.provision import run_provisioner
 from kiln.errors import KilnError
-from kiln.provisioners.base import ProvisionContext, ProvisionerError, run_provisioner
 from kiln.provisioners.config import FileConfig, ShellConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.file import run_file
 from kiln.provisioners.shell import run_shell
 from template_plans import build_of

@@ -1,4 +1,4 @@
-"""Go duration parsing and formatting (kiln.boot.duration) against Go itself.
+"""Go duration parsing and formatting (kiln.golang.duration) against Go itself.
 
 PARSE_CASES and FORMAT_CASES were produced by Go 1.19's `time.ParseDuration` and
 `time.Duration.String` (a throw-away Go program printed nanoseconds, String() or the error
@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiln.boot.duration import (
+from kiln.errors import KilnError
+from kiln.golang.duration import (
     DurationError,
     format_go_duration,
     go_quote,
     parse_go_duration,
     parse_go_duration_ns,
 )
-from kiln.errors import KilnError
 
 # (input, nanoseconds, Go's String() of the result, Go's error)
 PARSE_CASES = [

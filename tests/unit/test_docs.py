@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kiln.cli.docs import main as docs_main
+from kiln.cli.docs import option_sets, pages
 from kiln.options import option_specs
-from kiln.options.docs import main as docs_main
-from kiln.options.docs import option_sets, pages
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "options"
 PAGES = pages()
@@ -20,7 +20,7 @@ def test_page_is_current(name: str) -> None:
     path = DOCS / name
     assert path.is_file(), f"{path} is missing: run ./dev docs"
     assert path.read_text(encoding="utf-8") == PAGES[name], (
-        f"{path} is stale: run ./dev docs (python -m kiln.options.docs docs/options) and commit"
+        f"{path} is stale: run ./dev docs (python -m kiln.cli.docs docs/options) and commit"
     )
 
 

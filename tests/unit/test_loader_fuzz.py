@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiln.cli.docs import option_sets
 from kiln.errors import KilnError
 from kiln.options import option_specs
 from kiln.options.decode import EXERCISED
-from kiln.options.docs import option_sets
 from kiln.plan import PlanOptions, make_plan
 from kiln.template.loader import parse_template
 

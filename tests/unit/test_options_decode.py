@@ -9,7 +9,7 @@ import pytest
 
 from kiln.options import Duration, decode_sections, option, option_specs
 from kiln.options.decode import EXERCISED, replace
-from kiln.options.suggest import closest, did_you_mean
+from kiln.suggest import closest, did_you_mean
 
 WARN_OLD = "old_port is deprecated; use port"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kiln.cli.docs import option_sets
 from kiln.options import Duration, QemuImgArgs, option_specs
-from kiln.options.docs import option_sets
 
 EXPECTED: dict[str, dict[str, object]] = {
     "QemuConfig": {

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from kiln.cli.docs import option_sets
 from kiln.options import option_specs
-from kiln.options.docs import option_sets
 from kiln.options.spec import OptionRow
 
 ROWS = [row for classes in option_sets().values() for cls in classes for row in option_specs(cls)]

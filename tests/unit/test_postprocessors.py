@@ -4,6 +4,7 @@ files, and the chain rules (keep_input_artifact, forced keeps, failures)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -22,7 +23,6 @@ from kiln.engine.options import RunOptions
 from kiln.engine.plan import BuildPlan, StepPlan
 from kiln.engine.result import BuildResult
 from kiln.engine.run_id import RUN_UUID
-from kiln.postprocessors import registry
 from kiln.postprocessors.archive import (
     BGZF_EOF,
     ArchiveError,
@@ -35,6 +35,7 @@ from kiln.postprocessors.archive import (
 from kiln.postprocessors.checksum import run_checksum
 from kiln.postprocessors.compress import run_compress
 from kiln.postprocessors.config import ChecksumConfig, CompressConfig, ManifestConfig
+from kiln.postprocessors.context import PostContext, PostResult
 from kiln.postprocessors.gojson import marshal_indent, sorted_map
 from kiln.postprocessors.manifest import (
     ManifestError,
@@ -44,14 +45,13 @@ from kiln.postprocessors.manifest import (
     update_manifest,
 )
 from kiln.postprocessors.runner import (
-    PostContext,
-    PostResult,
     keep_decision,
     multi_error,
     run_post_processors,
     step_label,
 )
 from kiln.postprocessors.shell_local import run_shell_local_pp
+from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.ui import Ui
 from template_plans import build_of
@@ -482,7 +482,9 @@ def fake_pps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
         ("compress", compress),
         ("shell-local", failing),
     ):
-        monkeypatch.setitem(registry.POST_PROCESSORS, name, fn)
+        monkeypatch.setitem(
+            POST_PROCESSORS, name, dataclasses.replace(POST_PROCESSORS[name], run=fn)
+        )
     return calls
 
 

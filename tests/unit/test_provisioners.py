@@ -3,6 +3,7 @@ common keys (pause_before, timeout, max_retries) around a provisioner."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Iterator
@@ -12,21 +13,14 @@ from typing import Any
 import pytest
 
 from kiln.engine.plan import BuildPlan, StepPlan
-from kiln.provisioners import registry
-from kiln.provisioners.base import (
-    ProvisionContext,
-    ProvisionerError,
-    go_duration,
-    render_step_config,
-    run_provisioner,
-)
+from kiln.engine.provision import render_step_config, run_provisioner
 from kiln.provisioners.breakpoint import run_breakpoint
 from kiln.provisioners.config import (
-    PROVISIONER_TYPES,
     BreakpointConfig,
     FileConfig,
     ShellConfig,
 )
+from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
 from kiln.provisioners.file import run_file, sources_of
 from kiln.provisioners.retry import is_retryable, retry_until
@@ -39,6 +33,7 @@ from kiln.provisioners.shell import (
     unix_line_endings,
 )
 from kiln.provisioners.shell_local import go_os
+from kiln.provisioners.table import PROVISIONERS
 from template_plans import build_of
 
 
@@ -218,7 +213,7 @@ def test_render_step_config_uses_build_values_and_keeps_late_keys(tmp_path: Path
     }
     step = StepPlan(type="shell", where="provisioner 1", raw=raw, config=None)
     values = {"ID": "the-id", "Host": "127.0.0.1"}
-    config = render_step_config(step, build.functions(values), PROVISIONER_TYPES, values)
+    config = render_step_config(step, build.functions(values), ShellConfig, values)
     assert config.inline == ["echo the-id 127.0.0.1 qemu"]
     assert config.execute_command == "{{ .Vars }} sudo {{ .Path }}"
 
@@ -229,7 +224,7 @@ def test_render_step_config_reports_template_errors(tmp_path: Path) -> None:
         type="shell", where="provisioner 1", raw={"inline": ["{{ build `Nope` }}"]}, config=None
     )
     with pytest.raises(ProvisionerError, match=r"provisioner 1 \(shell\): template: inline\[0\]"):
-        render_step_config(step, build.functions({"Host": "h"}), PROVISIONER_TYPES, {})
+        render_step_config(step, build.functions({"Host": "h"}), ShellConfig, {})
 
 
 # --- pause_before, timeout, max_retries (Packer's wrappers) -------------------------------
@@ -250,7 +245,9 @@ def fake_breakpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
             await asyncio.Event().wait()
 
-    monkeypatch.setitem(registry.RUNNERS, "breakpoint", fake)
+    monkeypatch.setitem(
+        PROVISIONERS, "breakpoint", dataclasses.replace(PROVISIONERS["breakpoint"], run=fake)
+    )
     yield outcomes
 
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiln.errors import TemplateError
+from kiln.golang.fmt import sprintf
+from kiln.golang.strconv import quote
 from kiln.template import FuncContext, packer_functions, parse, render
-from kiln.template.gofmt import sprintf
-from kiln.template.gostrconv import quote
 from kiln.template.gotime import format_go, strftime
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,12 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from kiln.boot.duration import (
-    DurationError,
-    format_go_duration,
-    parse_go_duration,
-    parse_go_duration_ns,
-)
 from kiln.boot.grammar import (
     BootAction,
     BootCommandError,
@@ -25,6 +19,12 @@ from kiln.boot.grammar import (
     Wait,
     parse_boot_command,
     validate_boot_command,
+)
+from kiln.golang.duration import (
+    DurationError,
+    format_go_duration,
+    parse_go_duration,
+    parse_go_duration_ns,
 )
 
 if TYPE_CHECKING:

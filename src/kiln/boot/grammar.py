@@ -10,9 +10,9 @@ in pigeon's format (`line:col (offset): rule Name: message`), exactly as Packer 
 
 from __future__ import annotations
 
-from kiln.boot.duration import DurationError, format_go_duration, parse_go_duration_ns
 from kiln.boot.keys import SPECIAL_KEY_ORDER, SPECIAL_KEYS, literal_keysym
 from kiln.errors import KilnError
+from kiln.golang.duration import DurationError, format_go_duration, parse_go_duration_ns
 from kiln.record import Record
 
 _SECOND_NS = 1_000_000_000

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from kiln.boot.drivers import KeyboardDriver
-from kiln.boot.duration import DurationError, format_go_duration, parse_go_duration
 from kiln.boot.grammar import BootAction, BootCommandError, KeyDown, KeyPress, KeyUp, Wait
 from kiln.boot.keys import KEYSYM_LEFT_SHIFT
+from kiln.golang.duration import DurationError, format_go_duration, parse_go_duration
 
 PACKER_KEY_ENV = "PACKER_KEY_INTERVAL"
 DEFAULT_KEY_INTERVAL = 0.1  # seconds; Packer's PackerKeyDefault (100ms)

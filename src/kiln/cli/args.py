@@ -13,8 +13,8 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from kiln.errors import KilnError
-from kiln.options.suggest import did_you_mean
 from kiln.record import Record
+from kiln.suggest import did_you_mean
 
 ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
 HELP_FLAGS = ("h", "help")

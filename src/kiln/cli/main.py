@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from kiln import __version__
 from kiln.cli.args import VERBS, HelpRequested, UsageError, parse_args, usage
 from kiln.errors import KilnError
-from kiln.options.suggest import did_you_mean
+from kiln.suggest import did_you_mean
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 

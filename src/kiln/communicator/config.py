@@ -115,6 +115,8 @@ class CommConfig:
         section="ssh",
         since="1.6.6",
         choices=FILE_TRANSFER_METHODS,
+        choice_message="ssh_file_transfer_method ('{value}') is invalid ({name} = {value!r}; "
+        "allowed: {allowed})",
         help="How files are copied: scp or sftp.",
     )
     ssh_pty: bool = option(False, section="ssh", since="1.6.6", help="Request a PTY.")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kiln.communicator.config import CommConfig
 from kiln.options.spec import Duration
 from kiln.record import replace
 from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.loader import TemplateFile
-
-if TYPE_CHECKING:
-    from kiln.engine.builder import Builder
 
 C = TypeVar("C")
 
@@ -53,7 +50,9 @@ class BuildPlan(Generic[C]):
     post_processors: list[list[StepPlan]] = field(default_factory=list)
     error_cleanup: StepPlan | None = None
     func_context: FuncContext | None = None
-    builder: Builder[Any] | None = field(default=None, kw_only=True)
+    # The kiln.engine.builder.Builder that runs it (typed loosely: the protocol refers to
+    # this class).
+    builder: Any = field(default=None, kw_only=True)
 
     def functions(self, build_values: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Template functions for late rendering, with real `build` values once known."""

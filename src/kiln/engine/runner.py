@@ -30,7 +30,7 @@ from kiln.ui.output import Ui
 
 async def run_build(plan: BuildPlan[Any], ui: Ui, options: RunOptions) -> BuildResult:
     """Run one build; never raises for build failures (the result says what happened)."""
-    builder = plan.builder
+    builder: Builder[Any] = plan.builder
     assert builder is not None, "kiln.plan sets the builder of every build"
     work_dir = make_work_dir(plan.name)
     state = builder.new_state(plan, BuildUi(ui, plan.name), options, work_dir)

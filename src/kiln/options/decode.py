@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from kiln.options.spec import Duration, QemuImgArgs, option_specs
-from kiln.options.suggest import did_you_mean
 from kiln.options.weak import DecodeProblem, convert
 from kiln.record import Record, field
+from kiln.suggest import did_you_mean
 
 T = TypeVar("T")
 

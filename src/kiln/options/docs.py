@@ -1,14 +1,13 @@
 """Generate the option reference (docs/options/*.md) from the option tables.
 
-`python -m kiln.options.docs docs/options` rewrites the pages; a test fails when the
-committed pages differ from what this module generates.
+The machinery: one page from a list of option tables. Which tables make which page is
+kiln.cli.docs (`./dev docs` runs `python -m kiln.cli.docs docs/options`); a test fails
+when the committed pages differ from what it generates.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from kiln.options.spec import Duration, OptionRow, QemuImgArgs, option_specs
@@ -94,8 +93,9 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
             notes = []
             if row.spec.required:
                 notes.append("**Required.**")
-            if row.spec.choices:
-                notes.append("Allowed: " + ", ".join(f"`{c}`" for c in row.spec.choices) + ".")
+            if row.spec.choices or row.spec.item_choices:
+                allowed = row.spec.choices or row.spec.item_choices
+                notes.append("Allowed: " + ", ".join(f"`{c}`" for c in allowed) + ".")
             for alias, _ in row.spec.aliases:
                 notes.append(f"Deprecated alias: `{alias}`.")
             if row.spec.late:
@@ -112,81 +112,3 @@ def render_page(title: str, intro: str, classes: Sequence[type]) -> str:
                 f"{row.spec.since} | {_cell(description)} |"
             )
     return "\n".join(lines).rstrip() + "\n"
-
-
-def option_sets() -> dict[str, list[type]]:
-    """Every option table, by the page that documents it (file name → classes)."""
-    from kiln.builders.qemu.config import QemuConfig
-    from kiln.communicator.config import CommConfig
-    from kiln.postprocessors.config import (
-        ChecksumConfig,
-        CommonPostProcessorConfig,
-        CompressConfig,
-        ManifestConfig,
-    )
-    from kiln.provisioners.config import (
-        BreakpointConfig,
-        CommonProvisionerConfig,
-        FileConfig,
-        ShellConfig,
-        ShellLocalConfig,
-    )
-
-    return {
-        "qemu.md": [QemuConfig, CommConfig],
-        "provisioners.md": [
-            CommonProvisionerConfig,
-            ShellConfig,
-            FileConfig,
-            ShellLocalConfig,
-            BreakpointConfig,
-        ],
-        "post-processors.md": [
-            CommonPostProcessorConfig,
-            ManifestConfig,
-            ChecksumConfig,
-            CompressConfig,
-        ],
-    }
-
-
-_PAGES = {
-    "qemu.md": (
-        "The `qemu` builder: every option",
-        'Every key a `"type": "qemu"` builder accepts, with its default. `since` says where it '
-        "comes from: `seed` (the Packer QEMU page kiln implements), `1.6.6` (Packer 1.6.6) or "
-        "`plugin vX` (the modern packer-plugin-qemu). Durations are Go durations (`5s`, "
-        '`1m30s`); integers and booleans may be strings (`"1024"`, `"true"`), as in Packer. '
-        "An explicit zero or empty value means the default, as in Packer.",
-    ),
-    "provisioners.md": (
-        "Provisioners",
-        "The provisioners kiln runs and their options. Every provisioner also takes `only`, "
-        "`except` and `override` (per build name). The `shell-local` table also applies to "
-        "the `shell-local` post-processor.",
-    ),
-    "post-processors.md": (
-        "Post-processors",
-        "The post-processors kiln runs and their options. Every post-processor also takes "
-        "`only`, `except` and `name`; `shell-local` takes the options listed in "
-        "provisioners.md.",
-    ),
-}
-
-
-def pages() -> dict[str, str]:
-    """File name → content of every generated page."""
-    return {name: render_page(*_PAGES[name], classes) for name, classes in option_sets().items()}
-
-
-def main(argv: Sequence[str]) -> int:
-    target = Path(argv[0] if argv else "docs/options")
-    target.mkdir(parents=True, exist_ok=True)
-    for name, content in pages().items():
-        (target / name).write_text(content, encoding="utf-8")
-        print(f"wrote {target / name}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

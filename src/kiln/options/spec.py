@@ -43,8 +43,12 @@ class OptionSpec(Record, frozen=True):
     section: str
     since: str = "seed"
     choices: tuple[str, ...] = ()
+    # For a list option: the values each item may take.
+    item_choices: tuple[str, ...] = ()
     # Packer's exact error for a value outside `choices` (else a generic message).
     choice_error: str = ""
+    # The whole message instead, a template with {name}, {value} and {allowed}.
+    choice_message: str = ""
     # Deprecated spellings: (alias, warning). When set, the alias wins over the option,
     # as Packer's Prepare copies it over.
     aliases: tuple[tuple[str, str], ...] = ()

@@ -11,11 +11,11 @@ import math
 import re
 from typing import Any, get_args, get_origin
 
-from kiln.boot.duration import parse_go_duration
 from kiln.errors import KilnError
+from kiln.golang.duration import parse_go_duration
+from kiln.golang.strconv import format_float, quote
 from kiln.jsonkind import json_kind
 from kiln.options.spec import Duration, QemuImgArgs
-from kiln.template.gostrconv import format_float, quote
 
 
 class DecodeProblem(Exception):

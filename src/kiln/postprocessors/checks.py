@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kiln.postprocessors.archive import ArchiveError, effective_level
 from kiln.postprocessors.config import CompressConfig
 from kiln.provisioners.checks import extra_provisioner_checks
@@ -16,3 +18,7 @@ def extra_post_processor_checks(config: object) -> list[str]:
             return [str(err)]
         return []
     return extra_provisioner_checks(config)
+
+
+def check_compress(config: CompressConfig, cwd: Path) -> list[str]:
+    return extra_post_processor_checks(config)

@@ -16,7 +16,7 @@ from pathlib import Path
 from kiln.engine.artifact import Artifact
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ChecksumConfig
-from kiln.postprocessors.runner import PostContext, PostResult
+from kiln.postprocessors.context import PostContext, PostResult
 from kiln.template import render
 
 CHUNK = 1 << 20

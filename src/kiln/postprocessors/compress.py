@@ -16,7 +16,7 @@ from pathlib import Path
 from kiln.engine.artifact import Artifact
 from kiln.postprocessors.archive import ArchiveError, detect_format, effective_level, write_archive
 from kiln.postprocessors.config import CompressConfig
-from kiln.postprocessors.runner import PostContext, PostResult
+from kiln.postprocessors.context import PostContext, PostResult
 from kiln.template import render
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiln.options import option
-from kiln.provisioners.config import ShellLocalConfig
 
 CHECKSUM_TYPES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
@@ -45,7 +44,9 @@ class ChecksumConfig:
     checksum_types: list[str] = option(
         section="checksum",
         factory=lambda: ["md5"],
-        help="Hashes to compute: " + ", ".join(CHECKSUM_TYPES) + ".",
+        item_choices=CHECKSUM_TYPES,
+        choice_message="Unrecognized checksum type: {value} (allowed: {allowed})",
+        help="Hashes to compute.",
     )
     output: str = option(
         "packer_{{.BuildName}}_{{.BuilderType}}_{{.ChecksumType}}.checksum",
@@ -68,11 +69,3 @@ class CompressConfig:
     )
     format: str = option("", section="compress", help="Force a format instead of the extension.")
     compression_level: int = option(6, section="compress", help="0 (none) to 9 (best).")
-
-
-POST_PROCESSOR_TYPES: dict[str, type] = {
-    "manifest": ManifestConfig,
-    "checksum": ChecksumConfig,
-    "compress": CompressConfig,
-    "shell-local": ShellLocalConfig,
-}

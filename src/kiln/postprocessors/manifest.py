@@ -22,8 +22,8 @@ from kiln.engine.artifact import Artifact
 from kiln.engine.run_id import RUN_UUID
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ManifestConfig
+from kiln.postprocessors.context import PostContext, PostResult
 from kiln.postprocessors.gojson import marshal_indent, sorted_map
-from kiln.postprocessors.runner import PostContext, PostResult
 
 LOCK_ATTEMPTS = 50
 LOCK_DELAY = 0.1

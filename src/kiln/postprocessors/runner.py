@@ -18,61 +18,18 @@ manifest could not be written).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from kiln.engine.artifact import Artifact
 from kiln.engine.options import RunOptions
 from kiln.engine.plan import BuildPlan, StepPlan
+from kiln.engine.provision import render_step_config
 from kiln.engine.result import BuildResult
 from kiln.errors import KilnError
-from kiln.postprocessors.config import POST_PROCESSOR_TYPES
-from kiln.provisioners.base import render_step_config
-from kiln.record import Record, field
-from kiln.ui import Ui
-
-
-class PostResult(Record):
-    """What a post-processor made, and Packer's (keep, forceOverride) for its input."""
-
-    artifact: Artifact
-    keep_input: bool
-    force_keep: bool = False
-
-
-PostProcessor = Callable[[Any, Artifact, "PostContext"], Awaitable[PostResult]]
-
-
-class PostContext(Record):
-    """One post-processor's view: the build, where to print, the run's options."""
-
-    plan: BuildPlan[Any]
-    ui: Ui
-    step: StepPlan
-    force: bool = False
-    cwd: Path = field(default_factory=Path.cwd)
-    build_values: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def target(self) -> str:
-        return f"{self.plan.name} ({self.step.type})"
-
-    def say(self, message: str) -> None:
-        self.ui.say(message, self.target)
-
-    def message(self, message: str) -> None:
-        self.ui.message(message, self.target)
-
-    def error(self, message: str) -> None:
-        self.ui.error(message, self.target)
-
-    def functions(self) -> dict[str, Any]:
-        return self.plan.functions(self.build_values)
-
-    def resolve(self, name: str) -> Path:
-        path = Path(name).expanduser()
-        return path if path.is_absolute() else self.cwd / path
+from kiln.postprocessors.context import PostContext, PostResult
+from kiln.postprocessors.table import POST_PROCESSORS
+from kiln.ui.output import Ui
 
 
 def destroy(artifact: Artifact) -> None:
@@ -111,8 +68,6 @@ async def run_chain(
     chain: list[StepPlan], builder_artifact: Artifact, make_ctx: Callable[[StepPlan], PostContext]
 ) -> tuple[list[Artifact], bool, str | None]:
     """Run one chain: (artifacts it leaves, keep the builder's artifact?, error)."""
-    from kiln.postprocessors.registry import POST_PROCESSORS
-
     artifacts: list[Artifact] = []
     keep_original = False
     prior = builder_artifact
@@ -120,10 +75,9 @@ async def run_chain(
         ctx = make_ctx(step)
         ctx.ui.say(f"Running post-processor: {step_label(step)}", ctx.plan.name)
         try:
-            config = render_step_config(
-                step, ctx.functions(), POST_PROCESSOR_TYPES, ctx.build_values
-            )
-            out = await POST_PROCESSORS[step.type](config, prior, ctx)
+            kind = POST_PROCESSORS[step.type]
+            config = render_step_config(step, ctx.functions(), kind.config, ctx.build_values)
+            out = await kind.run(config, prior, ctx)
         except KilnError as err:
             if i == 0:
                 keep_original = True

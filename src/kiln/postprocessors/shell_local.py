@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 from kiln.engine.artifact import Artifact
-from kiln.postprocessors.runner import PostContext, PostResult
-from kiln.provisioners.base import ProvisionContext
+from kiln.postprocessors.context import PostContext, PostResult
 from kiln.provisioners.config import ShellLocalConfig
+from kiln.provisioners.context import ProvisionContext
 from kiln.provisioners.shell_local import run_shell_local
 
 

@@ -11,8 +11,8 @@ import asyncio
 import sys
 from typing import TextIO
 
-from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import BreakpointConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError
 
 
 async def run_breakpoint(

@@ -1,11 +1,15 @@
-"""Checks to run at validate time beside `kiln.provisioners.config.check_provisioner`.
+"""Validate-time checks of the provisioners: one `check_<type>` each (kiln.provisioners.table).
 
-They catch at `kiln validate` what would otherwise fail only once the VM is up: variable
-names a shell cannot take, `only_on` names Packer does not know, and `content` aimed at
-a directory.
+`check_provisioner` makes the checks Packer's provisioners make in Prepare (files must
+exist, …); `extra_provisioner_checks` catch at `kiln validate` what would otherwise fail
+only once the VM is up: variable names a shell cannot take, `only_on` names Packer does
+not know, and `content` aimed at a directory.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from kiln.provisioners.config import FileConfig, ShellConfig, ShellLocalConfig
 from kiln.provisioners.envvars import bad_names
@@ -37,3 +41,69 @@ def extra_provisioner_checks(config: object) -> list[str]:
             "remote file path to write"
         )
     return errors
+
+
+def check_provisioner(typ: str, config: object, *, cwd: Path) -> list[str]:
+    """Type-specific checks Packer's provisioners do in Prepare (files must exist, …)."""
+    errors: list[str] = []
+
+    def exists(label: str, name: str) -> None:
+        try:
+            path = Path(name).expanduser()
+        except RuntimeError:  # `~user/x` for a user that does not exist
+            path = Path(name)
+        try:
+            os.stat(path if path.is_absolute() else cwd / path)
+        except FileNotFoundError:
+            errors.append(f"Bad {label} '{name}': stat {name}: no such file or directory")
+        except OSError as err:
+            reason = (err.strerror or str(err)).lower()
+            errors.append(f"Bad {label} '{name}': stat {name}: {reason}")
+        except ValueError:
+            errors.append(f"Bad {label} {name!r}: a file name cannot contain a NUL character")
+
+    if isinstance(config, ShellConfig | ShellLocalConfig):
+        command = config.command if isinstance(config, ShellLocalConfig) else ""
+        given = [bool(config.inline), bool(config.script), bool(config.scripts), bool(command)]
+        if sum(given) == 0:
+            errors.append(
+                "Either a script file or inline script must be specified (set inline, script "
+                "or scripts)."
+            )
+        elif sum(given) > 1:
+            errors.append("Only one of inline, script, scripts or command can be specified.")
+        for name in [config.script] * bool(config.script) + config.scripts:
+            exists("script", name)
+        for pair in config.environment_vars:
+            if "=" not in pair or pair.startswith("="):
+                errors.append(f"Environment variable not in format 'key=value': {pair}")
+    elif isinstance(config, FileConfig):
+        sources = [config.source] * bool(config.source) + config.sources
+        if config.content and sources:
+            errors.append("Only one of source, sources or content can be specified.")
+        elif not config.content and not sources:
+            errors.append("Source must be specified (set source, sources or content).")
+        if config.direction == "download" and (config.sources or config.content):
+            errors.append("A download takes one source; sources and content are for uploads.")
+        if not config.destination:
+            errors.append("Destination must be specified.")
+        if config.direction == "upload" and not config.generated:
+            for name in sources:
+                exists("source", name)
+    return errors
+
+
+def check_shell(config: ShellConfig, cwd: Path) -> list[str]:
+    return check_provisioner("shell", config, cwd=cwd) + extra_provisioner_checks(config)
+
+
+def check_file(config: FileConfig, cwd: Path) -> list[str]:
+    return check_provisioner("file", config, cwd=cwd) + extra_provisioner_checks(config)
+
+
+def check_shell_local(config: ShellLocalConfig, cwd: Path) -> list[str]:
+    return check_provisioner("shell-local", config, cwd=cwd) + extra_provisioner_checks(config)
+
+
+def no_checks(config: object, cwd: Path) -> list[str]:
+    return []

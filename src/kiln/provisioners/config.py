@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from kiln.options import Duration, option
 
@@ -113,7 +111,11 @@ class FileConfig:
     )
     destination: str = option("", section="file", required=True, help="Where to copy to.")
     direction: str = option(
-        "upload", section="file", choices=("upload", "download"), help="upload or download."
+        "upload",
+        section="file",
+        choices=("upload", "download"),
+        choice_message="{name} {value!r} is invalid: use one of {allowed}",
+        help="upload or download.",
     )
     content: str = option(
         "", section="file", since="1.6.6", help="Upload this text instead of a file."
@@ -169,61 +171,3 @@ class BreakpointConfig:
 
     disable: bool = option(False, section="breakpoint", help="Skip this breakpoint.")
     note: str = option("", section="breakpoint", help="Text shown while paused.")
-
-
-PROVISIONER_TYPES: dict[str, type] = {
-    "shell": ShellConfig,
-    "file": FileConfig,
-    "shell-local": ShellLocalConfig,
-    "breakpoint": BreakpointConfig,
-}
-
-
-def check_provisioner(typ: str, config: object, *, cwd: Path) -> list[str]:
-    """Type-specific checks Packer's provisioners do in Prepare (files must exist, …)."""
-    errors: list[str] = []
-
-    def exists(label: str, name: str) -> None:
-        try:
-            path = Path(name).expanduser()
-        except RuntimeError:  # `~user/x` for a user that does not exist
-            path = Path(name)
-        try:
-            os.stat(path if path.is_absolute() else cwd / path)
-        except FileNotFoundError:
-            errors.append(f"Bad {label} '{name}': stat {name}: no such file or directory")
-        except OSError as err:
-            reason = (err.strerror or str(err)).lower()
-            errors.append(f"Bad {label} '{name}': stat {name}: {reason}")
-        except ValueError:
-            errors.append(f"Bad {label} {name!r}: a file name cannot contain a NUL character")
-
-    if isinstance(config, ShellConfig | ShellLocalConfig):
-        command = config.command if isinstance(config, ShellLocalConfig) else ""
-        given = [bool(config.inline), bool(config.script), bool(config.scripts), bool(command)]
-        if sum(given) == 0:
-            errors.append(
-                "Either a script file or inline script must be specified (set inline, script "
-                "or scripts)."
-            )
-        elif sum(given) > 1:
-            errors.append("Only one of inline, script, scripts or command can be specified.")
-        for name in [config.script] * bool(config.script) + config.scripts:
-            exists("script", name)
-        for pair in config.environment_vars:
-            if "=" not in pair or pair.startswith("="):
-                errors.append(f"Environment variable not in format 'key=value': {pair}")
-    elif isinstance(config, FileConfig):
-        sources = [config.source] * bool(config.source) + config.sources
-        if config.content and sources:
-            errors.append("Only one of source, sources or content can be specified.")
-        elif not config.content and not sources:
-            errors.append("Source must be specified (set source, sources or content).")
-        if config.direction == "download" and (config.sources or config.content):
-            errors.append("A download takes one source; sources and content are for uploads.")
-        if not config.destination:
-            errors.append("Destination must be specified.")
-        if config.direction == "upload" and not config.generated:
-            for name in sources:
-                exists("source", name)
-    return errors

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from kiln.template.gofmt import sprintf
+from kiln.golang.fmt import sprintf
 
 SINGLE_QUOTE_ESCAPE = "'\"'\"'"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -14,8 +14,8 @@ import shlex
 from pathlib import Path
 
 from kiln.errors import KilnError
-from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import FileConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.shell import require_comm
 
 

@@ -19,8 +19,8 @@ import shlex
 
 from kiln.communicator.ssh import SshCommunicator
 from kiln.communicator.ssh_errors import CommandDisconnected
-from kiln.provisioners.base import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.config import ShellConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
 from kiln.provisioners.retry import retry_until
 from kiln.template import render

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from kiln import proc
 from kiln.errors import KilnError
-from kiln.provisioners.base import ProvisionContext, ProvisionerError
 from kiln.provisioners.config import ShellLocalConfig
+from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.envvars import flatten_env, packer_env
 from kiln.provisioners.shell import exit_status_error
 from kiln.template import render

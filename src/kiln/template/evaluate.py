@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from kiln.errors import KilnError, TemplateError
+from kiln.golang.fmt import format_value, go_type, is_list, sorted_keys
+from kiln.golang.strconv import quote
 from kiln.record import Record
 from kiln.template.gobuiltins import BUILTINS, truth
-from kiln.template.gofmt import format_value, go_type, is_list, sorted_keys
-from kiln.template.gostrconv import quote
 from kiln.template.nodes import (
     ActionNode,
     BoolNode,

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from kiln.errors import TemplateError
+from kiln.golang.fmt import format_value
+from kiln.golang.strconv import quote
 from kiln.record import Record, field
-from kiln.template.gofmt import format_value
-from kiln.template.gostrconv import quote
 from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
 
 Func = Callable[..., object]

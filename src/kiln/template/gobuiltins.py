@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 
 from kiln.errors import KilnError
-from kiln.template.gofmt import go_type, is_list, sprint, sprintf, sprintln, utf8_len
+from kiln.golang.fmt import go_type, is_list, sprint, sprintf, sprintln, utf8_len
 
 
 class FuncError(KilnError):

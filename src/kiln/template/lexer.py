@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Generator, Iterator
 
+from kiln.golang.strconv import quote
 from kiln.record import Record
-from kiln.template.gostrconv import quote
 
 LEFT_DELIM = "{{"
 RIGHT_DELIM = "}}"

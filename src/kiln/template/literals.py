@@ -6,7 +6,7 @@ the parser turns that into a positioned `TemplateError`.
 
 from __future__ import annotations
 
-from kiln.template.gostrconv import quote
+from kiln.golang.strconv import quote
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

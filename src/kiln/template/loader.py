@@ -14,9 +14,9 @@ from pathlib import Path
 
 from kiln.errors import KilnError, MultiError
 from kiln.jsonkind import json_kind
-from kiln.options.suggest import did_you_mean
 from kiln.options.weak import to_str
 from kiln.record import Record, field
+from kiln.suggest import did_you_mean
 
 ROOT_KEYS = (
     "description",

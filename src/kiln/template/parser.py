@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kiln.errors import TemplateError
-from kiln.template.gostrconv import quote
+from kiln.golang.strconv import quote
 from kiln.template.lexer import Kind, Token, lex
 from kiln.template.literals import LiteralError, parse_number, unquote_char, unquote_string
 from kiln.template.nodes import (

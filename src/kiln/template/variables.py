@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError, TemplateError
-from kiln.options.suggest import did_you_mean
 from kiln.record import Record
+from kiln.suggest import did_you_mean
 from kiln.template import FuncContext, packer_functions, render
 from kiln.template.loader import TemplateFile
 

@@ -262,6 +262,8 @@ class QemuConfig:
         "",
         section="machine",
         since="1.6.6",
+        choices=DISK_INTERFACES,
+        choice_message="cdrom_interface {value!r} is not supported: use one of {allowed}",
         help="Interface for CD-ROM drives (e.g. ide, virtio-scsi); unset: QEMU's default.",
     )
     firmware: str = option(

@@ -31,13 +31,13 @@ from kiln.media.floppy import file_errors_floppy, floppy_label_problem
 from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
 from kiln.options import option_specs
-from kiln.options.suggest import did_you_mean
+from kiln.options.choices import choice_problem
 from kiln.record import Record, field
+from kiln.suggest import did_you_mean
 from kiln.template import parse
 
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
-CDROM_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")
 DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 # Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
@@ -436,12 +436,7 @@ class _Checks:
                 f"net_device {c.net_device!r} is not one of the documented models"
                 f"{did_you_mean(c.net_device, NET_DEVICES)}; kiln passes it to QEMU as is"
             )
-        if c.cdrom_interface and c.cdrom_interface not in CDROM_INTERFACES:
-            self.err(
-                f"cdrom_interface {c.cdrom_interface!r} is not supported: use one of "
-                + ", ".join(CDROM_INTERFACES)
-                + did_you_mean(c.cdrom_interface, CDROM_INTERFACES)
-            )
+        self.choice(c, "cdrom_interface")
         if c.efi_firmware_code or c.efi_firmware_vars:
             c.efi_boot = True
         if c.efi_boot:
@@ -501,18 +496,9 @@ class _Checks:
         self.checked.add(name)
         row = next(r for r in option_specs(type(section)) if r.name == name)
         value = getattr(section, name)
-        if value == "" or value in row.spec.choices:
-            return
-        if name == "ssh_file_transfer_method":
-            head = f"ssh_file_transfer_method ('{value}') is invalid"
-        else:
-            head = row.spec.choice_error or f"{name} is invalid"
-        self.err(
-            f"{head} ({name} = {value!r}; allowed: "
-            + ", ".join(row.spec.choices)
-            + ")"
-            + did_you_mean(str(value), row.spec.choices)
-        )
+        problem = choice_problem(row, value) if value != "" else None
+        if problem is not None:
+            self.err(problem)
 
     def choices_and_unsupported(self) -> None:
         for section in (self.c, self.comm):

@@ -7,13 +7,9 @@ from contextlib import asynccontextmanager
 
 from kiln.builders.qemu.generated_data import build_values
 from kiln.builders.qemu.state import QemuState
+from kiln.engine.provision import run_provisioner
 from kiln.errors import KilnError
-from kiln.provisioners.base import (
-    NO_COMMUNICATOR,
-    ProvisionContext,
-    ProvisionerError,
-    run_provisioner,
-)
+from kiln.provisioners.context import NO_COMMUNICATOR, ProvisionContext, ProvisionerError
 
 
 def provision_context(state: QemuState) -> ProvisionContext:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from kiln.golang.strconv import MAX_DIGITS, can_backquote, format_float, quote, quote_rune
 from kiln.record import Record
-from kiln.template.gostrconv import MAX_DIGITS, can_backquote, format_float, quote, quote_rune
 
 MAX_WIDTH = MAX_DIGITS  # larger widths/precisions are rejected ("tooLarge" in Go's fmt)
 

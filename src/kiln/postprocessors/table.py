@@ -1,0 +1,48 @@
+"""Every post-processor kiln runs, declared once: name, option table, run, validate-time check.
+
+To add one, see docs/architecture.md ("How to add a provisioner or a post-processor"): a
+module with its `run(config, artifact, ctx)`, its option table in `config.py`, one row
+here. The plan decodes and checks with the row, the runner runs it, the docs list it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiln.engine.artifact import Artifact
+from kiln.postprocessors.checks import check_compress
+from kiln.postprocessors.checksum import run_checksum
+from kiln.postprocessors.compress import run_compress
+from kiln.postprocessors.config import ChecksumConfig, CompressConfig, ManifestConfig
+from kiln.postprocessors.context import PostContext, PostResult
+from kiln.postprocessors.manifest import run_manifest
+from kiln.postprocessors.shell_local import run_shell_local_pp
+from kiln.provisioners.checks import check_shell_local, no_checks
+from kiln.provisioners.config import ShellLocalConfig
+
+Run = Callable[[Any, Artifact, PostContext], Awaitable[PostResult]]
+# Checks beyond decoding, run when the options decoded cleanly (allowed values are checked
+# from the option table's `choices`); `cwd` is where relative paths resolve.
+Check = Callable[[Any, Path], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class PostProcessorType:
+    name: str
+    config: type  # the option table (a dataclass of `option()` fields)
+    run: Run
+    check: Check = no_checks
+
+
+POST_PROCESSORS: dict[str, PostProcessorType] = {
+    p.name: p
+    for p in (
+        PostProcessorType("manifest", ManifestConfig, run_manifest),
+        PostProcessorType("checksum", ChecksumConfig, run_checksum),
+        PostProcessorType("compress", CompressConfig, run_compress, check_compress),
+        PostProcessorType("shell-local", ShellLocalConfig, run_shell_local_pp, check_shell_local),
+    )
+}
