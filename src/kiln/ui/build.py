@@ -8,17 +8,24 @@ from kiln.ui.output import Ui
 class BuildUi:
     """The Ui bound to one build's name (every line is prefixed with it).
 
-    Post-processors bind it to `name (type)`, as Packer labels their lines.
+    Post-processors bind it to `name (type)`, as Packer labels their lines. `progress` is
+    what a step is doing now ("Creating hard drive..."); a dry run does none of it, so its
+    Ui is made with `progress=False` and those lines go nowhere.
     """
 
-    __slots__ = ("name", "ui")
+    __slots__ = ("name", "show_progress", "ui")
 
-    def __init__(self, ui: Ui, name: str) -> None:
+    def __init__(self, ui: Ui, name: str, *, progress: bool = True) -> None:
         self.ui = ui
         self.name = name
+        self.show_progress = progress
 
     def say(self, message: str) -> None:
         self.ui.say(message, self.name)
+
+    def progress(self, message: str) -> None:
+        if self.show_progress:
+            self.ui.say(message, self.name)
 
     def message(self, message: str) -> None:
         self.ui.message(message, self.name)

@@ -33,6 +33,10 @@ FORENSIC_FILES = (
 )
 
 
+# The steps that talk to the running guest: a dry run, which starts no guest, skips them.
+GUEST_STEPS = frozenset({"boot command", "wait for ssh", "provision", "shutdown"})
+
+
 def qemu_steps() -> list[tuple[str, Step[QemuState]]]:
     """The steps of a qemu build, in order (name for timings and -debug, step)."""
     from kiln.builders.qemu.step_boot import step_boot
@@ -92,7 +96,10 @@ class QemuBuilder:
     def new_state(
         self, plan: BuildPlan[Any], ui: BuildUi, options: RunOptions, work_dir: Path
     ) -> QemuState:
-        return QemuState(plan, ui, options, work_dir, Path(plan.config.output_directory))
+        from kiln.builders.qemu.driver import QemuDriver
+
+        output_dir = Path(plan.config.output_directory)
+        return QemuState(plan, ui, options, work_dir, output_dir, driver=QemuDriver(ui.warn))
 
     def check(self, state: QemuState) -> None:
         check_binaries(state)

@@ -68,12 +68,25 @@ def resize_argv(path: str, size: str, *, fmt: str, extra: Sequence[str] = ()) ->
     return ["qemu-img", "resize", "-f", fmt, *extra, path, size]
 
 
+class QemuImgError(KilnError):
+    """A qemu-img command failed; `stderr` is what it said."""
+
+    def __init__(self, message: str, *, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+    @property
+    def locked(self) -> bool:
+        """The image is open elsewhere (QEMU not quite gone): worth a retry."""
+        return 'Failed to get shared "write" lock' in self.stderr
+
+
 async def run_qemu_img(argv: Sequence[str]) -> str:
     """Run a qemu-img command; failures say `QemuImg error: <stderr>` like Packer, and more."""
     try:
         result = await proc.run(argv, what="qemu-img")
     except proc.CommandError as err:
-        raise KilnError(f"QemuImg error: {err}") from None
+        raise QemuImgError(f"QemuImg error: {err}", stderr=err.stderr) from None
     return result.stdout
 
 

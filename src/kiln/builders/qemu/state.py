@@ -10,9 +10,9 @@ from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
 from kiln.engine.state import BuildState
 
 if TYPE_CHECKING:
+    from kiln.builders.qemu.driver import QemuDriver
     from kiln.builders.qemu.process import QemuProcess
     from kiln.communicator.ssh import SshCommunicator
-    from kiln.net.http_server import HttpServer
     from kiln.net.ports import ReservedPort
 
 
@@ -24,7 +24,6 @@ class QemuState(BuildState[QemuConfig]):
     cd_path: str | None = None
     http_ip: str = SLIRP_HOST_IP
     http_port: int = 0
-    http_server: HttpServer | None = None
     comm_port: ReservedPort | None = None
     vnc_port: ReservedPort | None = None
     accelerator: str = ""
@@ -34,6 +33,8 @@ class QemuState(BuildState[QemuConfig]):
     ssh_private_key: str = ""
     rendered_boot_command: list[str] = field(default_factory=list)
     serial_log: Path | None = None
+    # Every side effect goes through it: QemuDriver for a build, QemuRecorder for -dry-run.
+    driver: QemuDriver = field(kw_only=True)
 
     def comm_host_port(self) -> int | None:
         """The host port the communicator connects to (None: no port forward)."""

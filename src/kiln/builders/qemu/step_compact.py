@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from kiln.builders.qemu import qemu_img
+from kiln.builders.qemu.qemu_img import QemuImgError
 from kiln.builders.qemu.state import QemuState
 from kiln.errors import KilnError
 
@@ -37,18 +37,18 @@ async def step_compact(state: QemuState) -> AsyncIterator[None]:
     argv = convert_command(state)
     main = state.disk_paths[0]
     if argv is not None:
-        state.ui.say("Converting hard drive...")
+        state.ui.progress("Converting hard drive...")
         for attempt in range(1, LOCK_RETRIES + 1):
             try:
-                await qemu_img.run_qemu_img(argv)
+                await state.driver.qemu_img(argv)
                 break
-            except KilnError as err:
-                if 'Failed to get shared "write" lock' not in str(err) or attempt == LOCK_RETRIES:
-                    Path(f"{main}.convert").unlink(missing_ok=True)
+            except QemuImgError as err:
+                if not err.locked or attempt == LOCK_RETRIES:
+                    state.driver.remove_file(Path(f"{main}.convert"))
                     raise KilnError(f"Error converting hard drive: {err}") from None
                 state.ui.message("Error getting file lock for conversion; retrying...")
                 await asyncio.sleep(attempt)
-        os.replace(f"{main}.convert", main)
+        state.driver.replace_file(f"{main}.convert", main)
     if state.plan.config.format == "qcow2":
-        await qemu_img.check(main)
+        await state.driver.check_image(main)
     yield

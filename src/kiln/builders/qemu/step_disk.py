@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,10 +13,10 @@ from kiln.errors import KilnError
 
 
 def disk_commands(state: QemuState) -> list[list[str]]:
-    """The qemu-img calls this build makes before booting (also printed by -dry-run)."""
+    """The `qemu-img create` calls: the main disk (unless copied from `disk_image`), its
+    overlay over the source with `use_backing_file`, the additional disks."""
     c = state.plan.config
-    paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
-    main, extra = paths[0], paths[1:]
+    main, extra = state.disk_paths[0], state.disk_paths[1:]
     cmds: list[list[str]] = []
     if not c.disk_image:
         cmds.append(
@@ -42,18 +40,17 @@ def disk_commands(state: QemuState) -> list[list[str]]:
 @asynccontextmanager
 async def step_disks(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
-    paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
-    state.disk_paths = paths
+    state.disk_paths = [str(state.output_dir / Path(p).name) for p in disk_paths(c)]
     if c.disk_additional_size or c.use_backing_file:
-        state.ui.say("Creating required virtual machine disks")
+        state.ui.progress("Creating required virtual machine disks")
     elif not c.disk_image:
-        state.ui.say("Creating hard drive...")
+        state.ui.progress("Creating hard drive...")
     for argv in disk_commands(state):
-        await qemu_img.run_qemu_img(argv)
+        await state.driver.qemu_img(argv)
     if c.disk_image and not c.use_backing_file:
-        await _copy_source(state, paths[0])
+        await _copy_source(state, state.disk_paths[0])
     if c.disk_image and not c.skip_resize_disk:
-        await _resize(state, paths[0])
+        await _resize(state, state.disk_paths[0])
     yield
 
 
@@ -61,21 +58,22 @@ async def _copy_source(state: QemuState, dest: str) -> None:
     c = state.plan.config
     src = state.iso_path or ""
     if Path(src).suffix[1:].lower() == c.format:
-        state.ui.say(
+        state.ui.progress(
             "File extension already matches desired output format. Skipping qemu-img convert step"
         )
-        await asyncio.to_thread(shutil.copyfile, src, dest)
+        await state.driver.copy_file(src, dest)
         return
-    state.ui.say("Copying hard drive...")
-    await qemu_img.run_qemu_img(qemu_img.convert_argv(src, dest, out_fmt=c.format))
+    state.ui.progress("Copying hard drive...")
+    await state.driver.qemu_img(qemu_img.convert_argv(src, dest, out_fmt=c.format))
 
 
 async def _resize(state: QemuState, path: str) -> None:
+    """Grow the disk to `disk_size` (never shrink it); a dry run, which cannot know the
+    source's size, shows the resize (over a backing file the overlay has `disk_size`)."""
     c = state.plan.config
     wanted = qemu_img.size_to_bytes(c.disk_size)
-    info = await qemu_img.info(path)
-    current = int(str(info.get("virtual-size", 0)))
-    if wanted < current:
+    current = await state.driver.image_size(path)
+    if current is not None and wanted < current:
         raise KilnError(
             f"disk_size {c.disk_size} is smaller than the source image "
             f"({qemu_img.human_size(current)}): kiln does not shrink disks. Set disk_size to "
@@ -83,7 +81,7 @@ async def _resize(state: QemuState, path: str) -> None:
         )
     if wanted == current:
         return
-    state.ui.say("Resizing hard drive...")
-    await qemu_img.run_qemu_img(
+    state.ui.progress("Resizing hard drive...")
+    await state.driver.qemu_img(
         qemu_img.resize_argv(path, c.disk_size, fmt=c.format, extra=c.qemu_img_args.resize)
     )

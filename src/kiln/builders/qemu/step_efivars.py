@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kiln.builders.qemu.state import QemuState
 
 
+def efivars_path(state: QemuState) -> str:
+    return str(state.output_dir / "efivars.fd")
+
+
 @asynccontextmanager
 async def step_efivars(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
-    if not c.efi_boot:
-        yield
-        return
-    dest = state.output_dir / "efivars.fd"
-    await asyncio.to_thread(shutil.copyfile, c.efi_firmware_vars, dest)
+    if c.efi_boot:
+        await state.driver.copy_file(c.efi_firmware_vars, efivars_path(state))
     yield

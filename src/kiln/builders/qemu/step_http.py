@@ -9,35 +9,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from kiln.builders.qemu.config import SLIRP_HOST_IP
 from kiln.builders.qemu.state import QemuState
 from kiln.builders.qemu.step_ports import port_lock_dir
-from kiln.net.http_server import HttpRequestLog, HttpServer
-from kiln.net.interfaces import interface_address
-from kiln.net.ports import reserve_port
+from kiln.net.http_server import HttpRequestLog
 
 
 @asynccontextmanager
 async def step_http(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
-    state.http_ip = interface_address(c.net_bridge) if c.net_bridge else SLIRP_HOST_IP
+    state.http_ip = state.driver.bridge_address(c.net_bridge) if c.net_bridge else SLIRP_HOST_IP
     if not (c.http_directory or c.http_content):
         state.http_port = 0
         yield
         return
-    bind = c.http_bind_address
-    if c.http_interface:
-        bind = interface_address(c.http_interface)
-    port = reserve_port(
-        c.http_port_min,
-        c.http_port_max,
-        host=bind,
-        lock_dir=port_lock_dir(state),
-        keep_listening=True,
-        purpose="the HTTP server",
-    )
     access_log = state.work_dir / "http-access.log"
 
     def log_request(entry: HttpRequestLog) -> None:
@@ -46,18 +32,15 @@ async def step_http(state: QemuState) -> AsyncIterator[None]:
         with access_log.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    try:
-        server = HttpServer(
-            directory=Path(c.http_directory) if c.http_directory else None,
-            content=c.http_content or None,
-            port=port,
-            log=log_request,
-        )
-        async with server:
-            state.http_server = server
-            state.http_port = server.port
-            state.ui.say(f"Starting HTTP server on port {server.port}")
-            yield
-    finally:
-        state.http_server = None
-        port.release()
+    async with state.driver.http_server(
+        directory=c.http_directory,
+        content=c.http_content,
+        bind=c.http_bind_address,
+        interface=c.http_interface,
+        ports=(c.http_port_min, c.http_port_max),
+        lock_dir=port_lock_dir(state),
+        log=log_request,
+    ) as port:
+        state.http_port = port
+        state.ui.progress(f"Starting HTTP server on port {port}")
+        yield

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from kiln.builders.qemu.state import QemuState
 from kiln.media.cache import cache_dir, cache_target
-from kiln.media.checksum import resolve_checksum
-from kiln.media.fetch import fetch_iso, find_byte_serving_url
 from kiln.ui.progress import DownloadProgress
 
 
@@ -22,29 +20,32 @@ def iso_urls(state: QemuState) -> list[str]:
 async def step_iso(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     urls = iso_urls(state)
+    driver = state.driver
     if c.iso_skip_cache:
-        state.ui.say("Skipping the download: QEMU reads the ISO from its URL (iso_skip_cache)")
-        state.iso_path = await find_byte_serving_url(urls, log=state.ui.message)
+        state.ui.progress("Skipping the download: QEMU reads the ISO from its URL (iso_skip_cache)")
+        state.iso_path = await driver.iso_in_place(urls, log=state.ui.message)
         yield
         return
-    state.ui.say("Retrieving ISO")
+    state.ui.progress("Retrieving ISO")
     template_dir = Path(state.plan.func_context.template_dir) if state.plan.func_context else Path()
-    checksum = await resolve_checksum(c.iso_checksum, urls[0], template_dir=template_dir)
-    target = cache_target(
-        checksum,
-        urls,
-        target_path=c.iso_target_path or None,
-        target_extension=c.iso_target_extension,
-        cache_root=cache_dir(state.options.env),
-    )
-    result = await fetch_iso(
+    checksum = await driver.resolve_checksum(c.iso_checksum, urls[0], template_dir=template_dir)
+    target = None
+    if checksum is not None:
+        target = cache_target(
+            checksum,
+            urls,
+            target_path=c.iso_target_path or None,
+            target_extension=c.iso_target_extension,
+            cache_root=cache_dir(state.options.env),
+        )
+    path, from_cache = await driver.fetch_iso(
         urls,
         checksum,
         target,
         progress=DownloadProgress(state.ui.ui, state.name),
         log=state.ui.message,
     )
-    if result.from_cache:
-        state.ui.message(f"Using the cached ISO {result.path}")
-    state.iso_path = str(result.path)
+    if from_cache:
+        state.ui.message(f"Using the cached ISO {path}")
+    state.iso_path = path
     yield

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from kiln.builders.qemu.state import QemuState
-from kiln.net.ports import reserve_port
 
 
 def port_lock_dir(state: QemuState) -> Path:
@@ -24,26 +23,28 @@ async def step_ports(state: QemuState) -> AsyncIterator[None]:
     c, comm = state.plan.config, state.plan.comm
     try:
         if comm.communicator == "none":
-            state.ui.say("No communicator is set; skipping port forwarding setup.")
+            state.ui.progress("No communicator is set; skipping port forwarding setup.")
         elif c.net_bridge:
-            state.ui.say("Using a bridge; skipping port forwarding setup.")
+            state.ui.progress("Using a bridge; skipping port forwarding setup.")
         elif comm.skip_nat_mapping:
-            state.ui.say(f"Skipping NAT mapping: using port {comm.ssh_port} on the host")
+            state.ui.progress(f"Skipping NAT mapping: using port {comm.ssh_port} on the host")
         else:
-            state.comm_port = reserve_port(
+            state.comm_port = state.driver.reserve_port(
                 comm.host_port_min,
                 comm.host_port_max,
                 host=c.vnc_bind_address,
                 lock_dir=port_lock_dir(state),
                 purpose="the SSH port forward",
             )
-            state.ui.say(f"Found port for communicator (SSH, WinRM, etc): {state.comm_port.port}.")
+            state.ui.progress(
+                f"Found port for communicator (SSH, WinRM, etc): {state.comm_port.port}."
+            )
         if not c.disable_vnc:
-            state.ui.say(
+            state.ui.progress(
                 f"Looking for available port between {c.vnc_port_min} and {c.vnc_port_max} "
                 f"on {c.vnc_bind_address}"
             )
-            state.vnc_port = reserve_port(
+            state.vnc_port = state.driver.reserve_port(
                 c.vnc_port_min,
                 c.vnc_port_max,
                 host=c.vnc_bind_address,

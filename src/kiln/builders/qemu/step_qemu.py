@@ -16,6 +16,8 @@ from kiln.builders.qemu.accel import choose_accelerator
 from kiln.builders.qemu.cmdline import RuntimeFacts, build_argv, qemuargs_template_data
 from kiln.builders.qemu.process import QemuError, QemuProcess
 from kiln.builders.qemu.state import QemuState
+from kiln.builders.qemu.step_efivars import efivars_path
+from kiln.builders.qemu.step_vtpm import tpm_socket
 from kiln.template import render
 
 
@@ -49,8 +51,8 @@ def runtime_facts(state: QemuState, *, control_fd: int | None) -> RuntimeFacts:
         http_ip=state.http_ip,
         http_port=state.http_port,
         headless=headless,
-        efivars_path=str(state.output_dir / "efivars.fd") if c.efi_boot else None,
-        tpm_socket=str(state.work_dir / "vtpm" / "vtpm.sock") if c.vtpm else None,
+        efivars_path=efivars_path(state) if c.efi_boot else None,
+        tpm_socket=str(tpm_socket(state)) if c.vtpm else None,
         control_fd=control_fd,
         serial_log=str(state.serial_log) if state.serial_log else None,
     )
@@ -77,12 +79,15 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
     state.accelerator = await resolve_accelerator(state)
     if not c.headless and not display_available(state.options.env):
+        what = (
+            "the build would run headless" if state.options.dry_run else "running headless instead"
+        )
         state.ui.warn(
             "headless is false, but there is no display to open a window on ($DISPLAY is "
-            "not set): running headless instead; the console is on VNC."
+            f"not set): {what}; the console is on VNC."
         )
     state.serial_log = state.work_dir / "serial.log"
-    state.ui.say(
+    state.ui.progress(
         "Starting VM, booting disk image" if c.disk_image else "Starting VM, booting from CD-ROM"
     )
     if state.accelerator == "none":
@@ -95,15 +100,18 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
     def make_argv(fd: int) -> list[str]:
         argv, more = qemu_argv(state, control_fd=fd)
         notes.extend(more)
-        (state.work_dir / "qemu-argv.txt").write_text(" ".join(argv) + "\n")
+        state.driver.write_work_file(state.work_dir / "qemu-argv.txt", " ".join(argv) + "\n")
         return argv
 
-    qemu = await QemuProcess.start(
+    qemu = await state.driver.start_qemu(
         make_argv, name=state.name, stderr_log=state.work_dir / "qemu-stderr.log"
     )
-    state.qemu = qemu
     for note in notes:
         state.ui.say(note)
+    if qemu is None:  # nothing was started (a dry run)
+        yield
+        return
+    state.qemu = qemu
     try:
         await _after_start(state, qemu)
         yield

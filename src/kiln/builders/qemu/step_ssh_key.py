@@ -31,9 +31,9 @@ async def step_ssh_key(state: QemuState) -> AsyncIterator[None]:
     import asyncssh
 
     key = asyncssh.generate_private_key("ssh-ed25519", comment=f"kiln_{state.name}")
-    path = state.work_dir / "temporary_ssh_key"
-    path.touch(mode=0o600)
-    path.write_bytes(key.export_private_key())
+    state.driver.write_work_file(
+        state.work_dir / "temporary_ssh_key", key.export_private_key(), mode=0o600
+    )
     state.ssh_private_key = key.export_private_key().decode()
     state.ssh_public_key = key.export_public_key().decode().strip()
     state.ui.ui.redact.add(state.ssh_private_key)
