@@ -18,6 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
+from kiln import proc
 from kiln.record import Record
 from kiln.ui.log import LOG
 
@@ -86,30 +87,24 @@ async def probe_kvm(qemu_binary: str, timeout: float = PROBE_TIMEOUT) -> tuple[b
             "-no-user-config", "-m", "16", "-debugcon", "stdio",
             "-global", "isa-debugcon.iobase=0x402"]  # fmt: skip
     LOG.debug("KVM probe: %s", " ".join(argv))
+    seen = bytearray()
+    finished = asyncio.Event()
+
+    def watch(chunk: bytes) -> None:
+        seen.extend(chunk)
+        if any(m in seen for m in _DONE_MARKERS):
+            finished.set()
+
+    async def firmware_done(_: proc.Process) -> None:
+        await finished.wait()
+
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as err:
-        return False, f"cannot start {qemu_binary}: {err}"
-    assert proc.stdout is not None
-    seen = b""
-    try:
-        async with asyncio.timeout(timeout):
-            while chunk := await proc.stdout.read(4096):
-                seen += chunk
-                if any(m in seen for m in _DONE_MARKERS):
-                    return True, "firmware finished booting"
-        stderr = await proc.stderr.read() if proc.stderr else b""
-        return False, "QEMU exited: " + stderr.decode(errors="replace").strip()[-200:]
-    except TimeoutError:
+        async with proc.spawn(argv, env=dict(os.environ), what=qemu_binary, raw_stdout=watch,
+                              ready=firmware_done, ready_timeout=timeout):  # fmt: skip
+            return True, "firmware finished booting"
+    except proc.NotReady:
         return False, f"the firmware did not finish booting within {timeout}s"
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        await proc.wait()
+    except proc.CommandError as err:
+        if err.returncode is None or err.returncode == 127:
+            return False, f"cannot start {qemu_binary}: {err.__cause__ or err}"
+        return False, "QEMU exited: " + err.stderr.strip()[-200:]

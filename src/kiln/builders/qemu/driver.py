@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 from kiln.builders.qemu import qemu_img
-from kiln.builders.qemu.process import QemuProcess
+from kiln.builders.qemu.process import QemuProcess, run_qemu
+from kiln.builders.qemu.swtpm import run_swtpm
 from kiln.engine.driver import HostDriver, HostRecorder
 from kiln.media.checksum import Checksum, parse_checksum, resolve_checksum
 from kiln.media.fetch import Progress, fetch_iso, find_byte_serving_url
@@ -124,30 +125,17 @@ class QemuDriver(HostDriver):
     @contextlib.asynccontextmanager
     async def swtpm(self, state_dir: Path, *, tpm1: bool) -> AsyncIterator[None]:
         """A software TPM listening on `<state_dir>/vtpm.sock`, stopped at the end."""
-        state_dir.mkdir()
-        argv = ["swtpm", "socket", "--tpmstate", f"dir={state_dir}",
-                "--ctrl", f"type=unixio,path={state_dir / 'vtpm.sock'}"]  # fmt: skip
-        if not tpm1:
-            argv.append("--tpm2")
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
-        )
-        try:
-            for _ in range(100):
-                if (state_dir / "vtpm.sock").exists():
-                    break
-                await asyncio.sleep(0.05)
+        async with run_swtpm(state_dir, tpm1=tpm1):
             yield
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-            await proc.wait()
 
-    async def start_qemu(
+    @contextlib.asynccontextmanager
+    async def qemu(
         self, make_argv: Callable[[int], list[str]], *, name: str, stderr_log: Path
-    ) -> QemuProcess | None:
-        """Start QEMU with `make_argv(control_fd)`; None when nothing was started (dry run)."""
-        return await QemuProcess.start(make_argv, name=name, stderr_log=stderr_log)
+    ) -> AsyncIterator[QemuProcess | None]:
+        """QEMU started with `make_argv(control_fd)`, up until the block ends; None when
+        nothing was started (a dry run)."""
+        async with run_qemu(make_argv, name=name, stderr_log=stderr_log) as qemu:
+            yield qemu
 
 
 class QemuRecorder(HostRecorder, QemuDriver):
@@ -231,8 +219,9 @@ class QemuRecorder(HostRecorder, QemuDriver):
     async def swtpm(self, state_dir: Path, *, tpm1: bool) -> AsyncIterator[None]:
         yield
 
-    async def start_qemu(
+    @contextlib.asynccontextmanager
+    async def qemu(
         self, make_argv: Callable[[int], list[str]], *, name: str, stderr_log: Path
-    ) -> QemuProcess | None:
+    ) -> AsyncIterator[QemuProcess | None]:
         self.record(make_argv(self.CONTROL_FD))
-        return None
+        yield None

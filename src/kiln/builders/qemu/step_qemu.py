@@ -103,30 +103,29 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
         state.driver.write_work_file(state.work_dir / "qemu-argv.txt", " ".join(argv) + "\n")
         return argv
 
-    qemu = await state.driver.start_qemu(
-        make_argv, name=state.name, stderr_log=state.work_dir / "qemu-stderr.log"
-    )
-    for note in notes:
-        state.ui.say(note)
-    if qemu is None:  # nothing was started (a dry run)
-        yield
-        return
-    state.qemu = qemu
-    try:
-        await _after_start(state, qemu)
-        yield
-    except BaseException:
-        if state.qemu is not None and qemu.returncode is None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(qemu.screendump(state.work_dir / "screenshot.png"), 5)
-        raise
-    finally:
-        how = await qemu.stop()
-        if how not in ("already exited", "powered off (ACPI)"):
-            state.ui.message(f"QEMU stopped ({how})")
-        if c.qmp_enable and c.qmp_socket_path:
-            Path(c.qmp_socket_path).unlink(missing_ok=True)
-        state.qemu = None
+    stderr_log = state.work_dir / "qemu-stderr.log"
+    async with state.driver.qemu(make_argv, name=state.name, stderr_log=stderr_log) as qemu:
+        for note in notes:
+            state.ui.say(note)
+        if qemu is None:  # nothing was started (a dry run)
+            yield
+            return
+        state.qemu = qemu
+        try:
+            await _after_start(state, qemu)
+            yield
+        except BaseException:
+            if state.qemu is not None and qemu.returncode is None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(qemu.screendump(state.work_dir / "screenshot.png"), 5)
+            raise
+        finally:
+            how = await qemu.stop()
+            if how not in ("already exited", "powered off (ACPI)"):
+                state.ui.message(f"QEMU stopped ({how})")
+            if c.qmp_enable and c.qmp_socket_path:
+                Path(c.qmp_socket_path).unlink(missing_ok=True)
+            state.qemu = None
 
 
 async def _after_start(state: QemuState, qemu: QemuProcess) -> None:
