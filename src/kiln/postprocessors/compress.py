@@ -9,7 +9,6 @@ discarded unless `keep_input_artifact`.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from kiln.template import render
 
 
 async def run_compress(config: CompressConfig, artifact: Artifact, ctx: PostContext) -> PostResult:
+    import asyncio  # for a build only: `kiln validate` loads this module
+
     fmt = detect_format(config.output, config.format)
     level = effective_level(config.compression_level)
     data: dict[str, object] = dict(ctx.build_values)

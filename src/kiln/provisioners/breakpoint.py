@@ -7,7 +7,6 @@ cannot come (CI, `-machine-readable` pipelines, stdin from /dev/null).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TextIO
 
@@ -18,6 +17,8 @@ from kiln.provisioners.context import ProvisionContext, ProvisionerError
 async def run_breakpoint(
     config: BreakpointConfig, ctx: ProvisionContext, stdin: TextIO | None = None
 ) -> None:
+    import asyncio  # for a build only: `kiln validate` loads this module
+
     stream = stdin if stdin is not None else sys.stdin
     note = f' with note "{config.note}"' if config.note else ""
     if config.disable:

@@ -8,12 +8,9 @@ at once instead of after five minutes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-
-import asyncssh
 
 from kiln.communicator.ssh_errors import CommandDisconnected, SshConnectionError
 from kiln.errors import KilnError
@@ -27,6 +24,8 @@ def is_retryable(err: BaseException) -> bool:
     """True for failures that mean "the guest is not reachable right now"."""
     if isinstance(err, SshConnectionError | CommandDisconnected):
         return True
+    import asyncssh  # loaded by then: only an SSH error gets here
+
     cause = err.__cause__
     return isinstance(
         cause,
@@ -50,6 +49,8 @@ async def retry_until(
     `notice` hears once that kiln is waiting (with the first error), so a reboot shows
     in the output without a line per attempt. The last error is raised when time is up.
     """
+    import asyncio  # for a build only: `kiln validate` loads this module
+
     deadline = time.monotonic() + timeout
     told = False
     while True:

@@ -13,17 +13,19 @@ a command cut off by a lost connection (a reboot) counts as success with
 
 from __future__ import annotations
 
-import asyncio
 import random
 import shlex
+from typing import TYPE_CHECKING
 
-from kiln.communicator.ssh import SshCommunicator
 from kiln.communicator.ssh_errors import CommandDisconnected
 from kiln.provisioners.config import ShellConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
 from kiln.provisioners.retry import retry_until
 from kiln.template import render
+
+if TYPE_CHECKING:  # the SSH library loads when a build connects, not for `kiln validate`
+    from kiln.communicator.ssh import SshCommunicator
 
 INLINE_NAME = "<inline script>"
 DISCONNECT_STATUS = 2300218  # Packer's packersdk.CmdDisconnect
@@ -86,6 +88,8 @@ def exit_status_error(name: str, status: int, allowed: list[int]) -> Provisioner
 
 
 async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
+    import asyncio  # for a build only: `kiln validate` loads this module
+
     comm = require_comm(ctx, "shell")
     scripts = scripts_of(config, ctx)
     env = packer_env(ctx.plan.name, ctx.plan.type, ctx.build_values,

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from kiln import proc
 from kiln.errors import KilnError
 from kiln.provisioners.config import ShellLocalConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
@@ -39,6 +37,8 @@ def go_os(platform: str = sys.platform) -> str:
 
 
 def _inline_script(config: ShellLocalConfig) -> Path:
+    import tempfile  # for a build only: `kiln validate` loads this module
+
     lines = config.inline or [config.command]
     fd, name = tempfile.mkstemp(prefix="packer-shell")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -51,6 +51,8 @@ def _inline_script(config: ShellLocalConfig) -> Path:
 
 
 async def run_shell_local(config: ShellLocalConfig, ctx: ProvisionContext) -> None:
+    from kiln import proc  # for a build only: `kiln validate` loads this module
+
     if config.only_on and go_os() not in config.only_on:
         ctx.say("Skipping shell-local due to runtime OS")
         return

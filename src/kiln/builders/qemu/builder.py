@@ -1,8 +1,9 @@
 """The qemu builder as the engine runs it: its steps in order, its state, its artifact.
 
 Packer's builder/qemu/builder.go: the step list is here, each step in its own
-`step_*.py` beside this file. The step modules load when a build runs (`steps()`), not
-when `kiln validate` checks a template.
+`step_*.py` beside this file. `kiln.plan` imports this module to name each build's
+builder; the step modules, the state and the driver load when a build runs (`steps()`,
+`new_state()`), not when `kiln validate` checks a template.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiln.builders.qemu.state import QemuState
-from kiln.engine.artifact import Artifact
-from kiln.engine.builder import Step
-from kiln.engine.options import RunOptions
-from kiln.engine.plan import BuildPlan
 from kiln.errors import KilnError
-from kiln.ui.build import BuildUi
+
+if TYPE_CHECKING:  # the run machinery loads when a build runs (`steps()`, `new_state()`)
+    from kiln.builders.qemu.state import QemuState
+    from kiln.engine.artifact import Artifact
+    from kiln.engine.builder import Step
+    from kiln.engine.options import RunOptions
+    from kiln.engine.plan import BuildPlan
+    from kiln.ui.build import BuildUi
 
 # What explains a failure, written by the steps into the build's work directory.
 FORENSIC_FILES = (
@@ -97,6 +100,7 @@ class QemuBuilder:
         self, plan: BuildPlan[Any], ui: BuildUi, options: RunOptions, work_dir: Path
     ) -> QemuState:
         from kiln.builders.qemu.driver import QemuDriver
+        from kiln.builders.qemu.state import QemuState
 
         output_dir = Path(plan.config.output_directory)
         return QemuState(plan, ui, options, work_dir, output_dir, driver=QemuDriver(ui.warn))
