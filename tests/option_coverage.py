@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from kiln.cli.docs import option_sets
-from kiln.options import option_specs
 from kiln.options.decode import EXERCISED
+from kiln.options.spec import option_specs
 
 UNIT_DIR = Path(__file__).resolve().parent / "unit"
 

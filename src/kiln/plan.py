@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,15 @@ from kiln.builders.qemu.prepare import PrepareContext, prepare
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan, Plan, StepPlan
 from kiln.errors import KilnError, MultiError
-from kiln.options import decode_sections, option_specs
 from kiln.options.choices import choice_errors
+from kiln.options.decode import decode_sections
+from kiln.options.spec import option_specs
 from kiln.postprocessors.config import CommonPostProcessorConfig
 from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.provisioners.config import CommonProvisionerConfig
 from kiln.provisioners.table import PROVISIONERS
-from kiln.record import Record, field
 from kiln.suggest import did_you_mean
-from kiln.template import FuncContext, packer_functions
+from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.tree import render_tree
 from kiln.template.variables import VariableInputs, resolve_variables
@@ -44,7 +45,8 @@ BUILD_VALUE_NAMES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey",
 BUILD_PLACEHOLDERS: dict[str, object] = {k: f"<build {k}>" for k in BUILD_VALUE_NAMES}
 
 
-class PlanOptions(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
     """The command line's say in what gets built."""
 
     var_files: Sequence[Path] = ()

@@ -223,7 +223,7 @@ async def test_start_retry_timeout_waits_for_the_server(
 
 
 def _duration(seconds: float) -> Any:
-    from kiln.options import Duration
+    from kiln.options.spec import Duration
 
     return Duration(seconds, f"{seconds:g}s")
 

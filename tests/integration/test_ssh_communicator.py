@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asyncssh
@@ -54,7 +54,6 @@ from kiln.communicator.ssh_errors import (
 )
 from kiln.communicator.ssh_settings import SshSettings
 from kiln.errors import KilnError
-from kiln.record import replace
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -20,16 +20,11 @@ from pathlib import Path
 import pytest
 from qemu.qmp import QMPClient
 
-from kiln.boot import (
-    KeyPress,
-    QmpKeyboard,
-    RfbAuthError,
-    VncKeyboard,
-    Wait,
-    parse_boot_command,
-    type_actions,
-)
+from kiln.boot.drivers import QmpKeyboard, VncKeyboard
+from kiln.boot.grammar import KeyPress, Wait, parse_boot_command
 from kiln.boot.keys import SPECIAL_KEYS
+from kiln.boot.rfb import RfbAuthError
+from kiln.boot.typist import type_actions
 from kiln.errors import KilnError
 
 QEMU = shutil.which("qemu-system-x86_64")

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import pytest
 
-from kiln.boot import (
+from kiln.boot.grammar import (
     BootAction,
     BootCommandError,
     KeyDown,
     KeyPress,
     KeyUp,
     Wait,
+    _Parser,
     parse_boot_command,
     validate_boot_command,
 )
-from kiln.boot.grammar import _Parser
 from kiln.boot.keys import KEYSYM_LEFT_SHIFT, SPECIAL_KEYS
 
 # (input, VNC events, validation errors, parse error)

@@ -8,17 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from qemu.qmp import QMPClient
 
-from kiln.boot import (
-    BootCommandError,
-    KeyboardDriver,
-    QmpKeyboard,
-    QmpKeyboardError,
-    VncKeyboard,
-    Wait,
-    key_interval_from,
-    parse_boot_command,
-    type_actions,
-)
+from kiln.boot.drivers import KeyboardDriver, QmpKeyboard, QmpKeyboardError, VncKeyboard
+from kiln.boot.grammar import BootCommandError, Wait, parse_boot_command
+from kiln.boot.typist import key_interval_from, type_actions
 
 
 class Recorder:

@@ -136,7 +136,7 @@ def test_the_seed_example_is_valid(
 
 
 def test_the_seed_example_normalises_its_deprecated_forms(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kiln.options import Duration
+    from kiln.options.spec import Duration
     from kiln.plan import PlanOptions, make_plan
     from kiln.template.loader import load_template
 

@@ -9,7 +9,7 @@ import pytest
 
 from kiln.cli.docs import main as docs_main
 from kiln.cli.docs import option_sets, pages
-from kiln.options import option_specs
+from kiln.options.spec import option_specs
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "options"
 PAGES = pages()

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from kiln.cli.docs import option_sets
 from kiln.errors import KilnError
-from kiln.options import option_specs
 from kiln.options.decode import EXERCISED
+from kiln.options.spec import option_specs
 from kiln.plan import PlanOptions, make_plan
 from kiln.template.loader import parse_template
 

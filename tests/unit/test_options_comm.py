@@ -8,7 +8,7 @@ import asyncssh
 import pytest
 from test_options_qemu import comm, errors, run, warnings
 
-from kiln.options import Duration
+from kiln.options.spec import Duration
 
 USERNAME_REQUIRED = (
     "An ssh_username must be specified\n"

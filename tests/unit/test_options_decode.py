@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from kiln.options import Duration, decode_sections, option, option_specs
-from kiln.options.decode import EXERCISED, replace
+from kiln.options.decode import EXERCISED, decode_sections, replace
+from kiln.options.spec import Duration, option, option_specs
 from kiln.suggest import closest, did_you_mean
 
 WARN_OLD = "old_port is deprecated; use port"

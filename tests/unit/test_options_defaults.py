@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kiln.cli.docs import option_sets
-from kiln.options import Duration, QemuImgArgs, option_specs
+from kiln.options.spec import Duration, QemuImgArgs, option_specs
 
 EXPECTED: dict[str, dict[str, object]] = {
     "QemuConfig": {

@@ -11,7 +11,7 @@ import pytest
 from test_options_qemu import BASE
 
 from kiln.engine.plan import StepPlan
-from kiln.options import Duration
+from kiln.options.spec import Duration
 from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.provisioners.config import BreakpointConfig, FileConfig, ShellConfig, ShellLocalConfig
 from kiln.template.loader import parse_template

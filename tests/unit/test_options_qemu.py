@@ -13,7 +13,7 @@ import pytest
 from kiln.builders.qemu.config import QemuConfig
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan
-from kiln.options import Duration, QemuImgArgs
+from kiln.options.spec import Duration, QemuImgArgs
 from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.template.loader import parse_template
 

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from kiln.cli.docs import option_sets
-from kiln.options import option_specs
-from kiln.options.spec import OptionRow
+from kiln.options.spec import OptionRow, option_specs
 
 ROWS = [row for classes in option_sets().values() for cls in classes for row in option_specs(cls)]
 SECTIONS = {
@@ -127,7 +126,7 @@ def test_the_option_exercise_check_knows_every_row() -> None:
     rows = option_coverage.all_rows()
     assert len(rows) == len(set(rows))
     assert {(r.owner.__name__, r.name) for r in ROWS} == set(rows)
-    from kiln.options import decode_sections
+    from kiln.options.decode import decode_sections
     from kiln.postprocessors.config import ManifestConfig
 
     decode_sections({"strip_time": True}, [ManifestConfig])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiln.options import Duration, QemuImgArgs
+from kiln.options.spec import Duration, QemuImgArgs
 from kiln.options.weak import (
     DecodeProblem,
     convert,

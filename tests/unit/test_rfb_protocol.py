@@ -24,23 +24,21 @@ from types import TracebackType
 
 import pytest
 
-from kiln.boot import (
-    KeyPress,
+from kiln.boot.drivers import VncKeyboard
+from kiln.boot.grammar import KeyPress
+from kiln.boot.rfb import (
     RfbAuthError,
+    RfbClient,
     RfbConnectError,
     RfbDisconnectedError,
     RfbProtocolError,
-    RfbStateError,
-    VncKeyboard,
-    type_actions,
-)
-from kiln.boot.rfb import (
-    RfbClient,
     RfbState,
+    RfbStateError,
     key_event_message,
     vnc_auth_response,
     vnc_des_key,
 )
+from kiln.boot.typist import type_actions
 from kiln.errors import KilnError
 
 CHALLENGE = bytes(range(16))

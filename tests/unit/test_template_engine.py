@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 import pytest
 
 from kiln.errors import KilnError, TemplateError
-from kiln.template import Template, parse, render
+from kiln.template.engine import Template, parse, render
 from kiln.template.parser import MAX_DEPTH
 
 DATA: dict[str, object] = {

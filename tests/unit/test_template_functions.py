@@ -17,8 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiln.errors import TemplateError
-from kiln.template import FuncContext, packer_functions, render
-from kiln.template.functions import clean_resource_name, go_lower, go_upper
+from kiln.template.engine import render
+from kiln.template.functions import (
+    FuncContext,
+    clean_resource_name,
+    go_lower,
+    go_upper,
+    packer_functions,
+)
 from kiln.template.gotime import RFC3339, format_go, strftime
 
 INIT = datetime(2023, 3, 7, 8, 5, 9, 12345, tzinfo=UTC)  # a Tuesday, day 66 of the year

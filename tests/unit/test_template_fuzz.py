@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from kiln.errors import TemplateError
 from kiln.golang.fmt import sprintf
 from kiln.golang.strconv import quote
-from kiln.template import FuncContext, packer_functions, parse, render
+from kiln.template.engine import parse, render
+from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.gotime import format_go, strftime
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,10 +10,11 @@ in pigeon's format (`line:col (offset): rule Name: message`), exactly as Packer 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kiln.boot.keys import SPECIAL_KEY_ORDER, SPECIAL_KEYS, literal_keysym
 from kiln.errors import KilnError
 from kiln.golang.duration import DurationError, format_go_duration, parse_go_duration_ns
-from kiln.record import Record
 
 _SECOND_NS = 1_000_000_000
 _MAX_INT64 = (1 << 63) - 1
@@ -28,7 +29,8 @@ class BootCommandError(KilnError):
         super().__init__("\n".join(self.errors))
 
 
-class KeyPress(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class KeyPress:
     """Press and release a key. `label` is the character, or `<name>` for a special key."""
 
     keysym: int
@@ -36,7 +38,8 @@ class KeyPress(Record, frozen=True):
     label: str
 
 
-class KeyDown(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class KeyDown:
     """Press and hold a key (`<leftCtrlOn>`, `<aOn>`)."""
 
     keysym: int
@@ -44,7 +47,8 @@ class KeyDown(Record, frozen=True):
     label: str
 
 
-class KeyUp(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class KeyUp:
     """Release a held key (`<leftCtrlOff>`, `<aOff>`)."""
 
     keysym: int
@@ -52,7 +56,8 @@ class KeyUp(Record, frozen=True):
     label: str
 
 
-class Wait(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Wait:
     """Flush the keyboard, then sleep `seconds`."""
 
     seconds: float

@@ -15,12 +15,12 @@ import contextlib
 import enum
 import re
 import struct
+from dataclasses import dataclass
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from kiln.errors import KilnError
-from kiln.record import Record
 
 SECURITY_NONE = 1
 SECURITY_VNC_AUTH = 2
@@ -61,7 +61,8 @@ class RfbDisconnectedError(RfbError):
     """The server closed the connection (or it broke) after the handshake."""
 
 
-class PixelFormat(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class PixelFormat:
     """RFB PIXEL_FORMAT (RFC 6143 §7.4)."""
 
     bits_per_pixel: int
@@ -81,7 +82,8 @@ class PixelFormat(Record, frozen=True):
         return cls(bpp, depth, be != 0, tc != 0, rmax, gmax, bmax, rsh, gsh, bsh)
 
 
-class ServerInit(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class ServerInit:
     """The server's ServerInit message (RFC 6143 §7.3.2)."""
 
     width: int

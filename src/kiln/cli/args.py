@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from kiln.errors import KilnError
-from kiln.record import Record
 from kiln.suggest import did_you_mean
 
 ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
@@ -30,7 +30,8 @@ class HelpRequested(Exception):
     """`-h`/`-help`: the verb's help text is in `args[0]`."""
 
 
-class Flag(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Flag:
     name: str
     kind: str  # "bool" | "str" | "int" | "list" (repeatable)
     help: str

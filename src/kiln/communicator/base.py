@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from kiln.record import Record
 
-
-class RemoteCommandResult(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class RemoteCommandResult:
     """A finished remote command: its exit status and, when captured, its output lines."""
 
     command: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiln.options import Duration, option
+from kiln.options.spec import Duration, option
 
 COMMUNICATORS = ("ssh", "none", "winrm", "docker", "dockerWindowsContainer")
 SUPPORTED_COMMUNICATORS = ("ssh", "none")

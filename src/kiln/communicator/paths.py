@@ -22,10 +22,9 @@ import posixpath
 import shlex
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-from kiln.record import Record
 
 
 class TransferError(Exception):
@@ -106,7 +105,8 @@ def download_dir_target(remote: str, local: Path) -> Path:
     return local / name
 
 
-class LocalEntry(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class LocalEntry:
     """A local file or directory, symbolic links resolved."""
 
     name: str
@@ -134,7 +134,8 @@ def local_entry(path: Path) -> LocalEntry:
     )
 
 
-class TreeItem(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class TreeItem:
     """One step of a depth-first walk: entering a directory, a file, leaving a directory."""
 
     kind: Literal["enter", "file", "leave"]

@@ -6,15 +6,16 @@ already expanded); the communicator only checks that the values are usable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.communicator.ssh_errors import SshSettingsError
-from kiln.record import Record, field
 
 FILE_TRANSFER_METHODS = ("scp", "sftp")
 
 
-class SshSettings(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class SshSettings:
     """Connection settings for `SshCommunicator` (Packer's ``ssh_*`` options).
 
     `timeout` <= 0 waits forever; `handshake_attempts` <= 0 tolerates any number of

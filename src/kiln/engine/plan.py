@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from kiln.communicator.config import CommConfig
 from kiln.options.spec import Duration
-from kiln.record import replace
 from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.loader import TemplateFile
 

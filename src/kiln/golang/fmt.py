@@ -9,9 +9,9 @@ Values are Python objects standing in for Go's: `str`, `int`, `float` (float64),
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from kiln.golang.strconv import MAX_DIGITS, can_backquote, format_float, quote, quote_rune
-from kiln.record import Record
 
 MAX_WIDTH = MAX_DIGITS  # larger widths/precisions are rejected ("tooLarge" in Go's fmt)
 
@@ -94,7 +94,8 @@ def sprintln(args: Sequence[object]) -> str:
 # ---------------------------------------------------------------- Sprintf
 
 
-class _Flags(Record):
+@dataclass(slots=True)
+class _Flags:
     plus: bool = False
     minus: bool = False
     sharp: bool = False

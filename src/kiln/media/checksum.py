@@ -33,6 +33,7 @@ import posixpath
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 from kiln.errors import KilnError
 from kiln.media.urls import parse_source, url_path
-from kiln.record import Record
 
 # Digest size in bytes of each supported type (go-getter infers the type from it).
 DIGEST_BYTES: dict[str, int] = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64}
@@ -51,7 +51,8 @@ CHUNK = 1 << 20
 MAX_SUMFILE_BYTES = 16 << 20
 
 
-class Checksum(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Checksum:
     """A resolved checksum: `kind` is "none" or a hash name, `value` lowercase hex."""
 
     kind: str

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +40,6 @@ from kiln.media.checksum import (
     resolve_checksum,
 )
 from kiln.media.urls import Source, parse_source
-from kiln.record import Record
 
 LOCK_POLL_SECONDS = 0.2
 # Packer's HTTP getter allows 30 minutes without data before giving up.
@@ -55,7 +55,8 @@ class FetchError(KilnError):
         super().__init__(f"error downloading {description}: every URL failed:\n{lines}")
 
 
-class FetchResult(Record):
+@dataclass(slots=True)
+class FetchResult:
     """What `fetch_iso` produced: the file to boot, and how it got there."""
 
     path: Path

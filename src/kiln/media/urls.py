@@ -8,10 +8,9 @@ are removed before the request is sent). kiln reads local files and http(s) only
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
-
-from kiln.record import Record
 
 # go-getter consumes these query parameters itself; the server never sees them.
 GETTER_PARAMS = ("checksum", "archive")
@@ -19,7 +18,8 @@ GETTER_PARAMS = ("checksum", "archive")
 _REMOTE_SCHEMES = ("http", "https")
 
 
-class Source(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Source:
     """One `iso_url` entry, classified.
 
     `kind` is "local" (then `path` is set, relative paths are relative to the working

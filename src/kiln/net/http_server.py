@@ -22,6 +22,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
@@ -31,7 +32,6 @@ from urllib.parse import urlsplit
 from kiln.errors import KilnError
 from kiln.net.http_sites import ContentSite, DirectorySite, Request, Response, error_response
 from kiln.net.ports import ReservedPort
-from kiln.record import Record
 
 __all__ = ["HttpRequestLog", "HttpServer"]
 
@@ -50,7 +50,8 @@ _CONTENT_CONFLICT = (
 )
 
 
-class HttpRequestLog(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class HttpRequestLog:
     """One answered request.
 
     `path` is the request target as the client sent it (percent-encoding and query kept);

@@ -25,13 +25,12 @@ import os
 import posixpath
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote_to_bytes
-
-from kiln.record import Record, field
 
 __all__ = [
     "ContentSite",
@@ -57,7 +56,8 @@ class RangeNotSatisfiableError(Exception):
     """A Range header no byte of the file can satisfy: 416."""
 
 
-class Request(Record):
+@dataclass(slots=True)
+class Request:
     """A parsed request head (the server never reads request bodies)."""
 
     method: str
@@ -66,7 +66,8 @@ class Request(Record):
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
 
 
-class Response(Record):
+@dataclass(slots=True)
+class Response:
     """An answer: `body` bytes, or `length` bytes of `file` from `offset` (the sender closes it)."""
 
     status: int

@@ -26,11 +26,11 @@ import os
 import random
 import socket
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from kiln.errors import KilnError
-from kiln.record import Record, field
 
 __all__ = ["PortError", "ReservedPort", "reserve_port"]
 
@@ -75,7 +75,8 @@ _REGISTRY = _Registry()
 os.register_at_fork(after_in_child=_REGISTRY.reset)
 
 
-class _PortLock(Record):
+@dataclass(slots=True)
+class _PortLock:
     """An exclusive flock on ``<lock_dir>/port/<port>``, owned by the process that took it."""
 
     path: Path
@@ -125,7 +126,8 @@ def _same_file(fd: int, path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
-class ReservedPort(Record):
+@dataclass(slots=True)
+class ReservedPort:
     """A port held for this build until `release()`.
 
     `listener` is the bound, listening socket when the port was reserved with

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kiln.options.spec import Duration, QemuImgArgs, option_specs
 from kiln.options.weak import DecodeProblem, convert
-from kiln.record import Record, field
 from kiln.suggest import did_you_mean
 
 T = TypeVar("T")
@@ -18,7 +18,8 @@ T = TypeVar("T")
 EXERCISED: set[tuple[str, str]] = set()
 
 
-class DecodeResult(Record):
+@dataclass(slots=True)
+class DecodeResult:
     """The decoded option sets plus everything that went wrong or deserves a warning."""
 
     sections: dict[type, Any]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
-
-from kiln.record import Record
 
 T = TypeVar("T")
 
 
-class Duration(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Duration:
     """A Go `time.Duration` as written in the template (`"5s"`, `"1m30s"`).
 
     `text` keeps the user's spelling for messages; `seconds` is what code uses.
@@ -28,7 +27,8 @@ class Duration(Record, frozen=True):
         return self.text
 
 
-class QemuImgArgs(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class QemuImgArgs:
     """`qemu_img_args`: extra arguments for each `qemu-img` sub-command Packer runs."""
 
     convert: tuple[str, ...] = ()
@@ -36,7 +36,8 @@ class QemuImgArgs(Record, frozen=True):
     resize: tuple[str, ...] = ()
 
 
-class OptionSpec(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
     """Everything about one option except its name, type and default (the field has those)."""
 
     help: str
@@ -81,7 +82,8 @@ def option(
     return cast(T, made)
 
 
-class OptionRow(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class OptionRow:
     """One option as the docs, the decoder and `kiln inspect` see it."""
 
     name: str

@@ -14,11 +14,11 @@ import re
 import struct
 import threading
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from kiln.errors import KilnError
-from kiln.record import Record
 
 FILENAME_PATTERN = re.compile(r"\.([a-z0-9]+)")
 ALGORITHMS = {"gz": "pgzip", "lz4": "lz4", "bgzf": "bgzf", "xz": "xz"}
@@ -36,7 +36,8 @@ class Cancelled(Exception):
     """The writer was told to stop (the build was cancelled)."""
 
 
-class ArchiveFormat(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class ArchiveFormat:
     archive: str  # "tar", "zip" or "" (compress one file)
     algorithm: str  # "pgzip", "lz4", "bgzf", "xz" or "" (none)
 

@@ -15,7 +15,7 @@ from kiln.engine.artifact import Artifact
 from kiln.errors import KilnError
 from kiln.postprocessors.config import ChecksumConfig
 from kiln.postprocessors.context import PostContext, PostResult
-from kiln.template import render
+from kiln.template.engine import render
 
 CHUNK = 1 << 20
 

@@ -16,7 +16,7 @@ from kiln.engine.artifact import Artifact
 from kiln.postprocessors.archive import ArchiveError, detect_format, effective_level, write_archive
 from kiln.postprocessors.config import CompressConfig
 from kiln.postprocessors.context import PostContext, PostResult
-from kiln.template import render
+from kiln.template.engine import render
 
 
 async def run_compress(config: CompressConfig, artifact: Artifact, ctx: PostContext) -> PostResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiln.options import Duration, option
+from kiln.options.spec import Duration, option
 
 DEFAULT_SHELL_EXECUTE = "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
 DEFAULT_LOCAL_EXECUTE = ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"]

@@ -22,7 +22,7 @@ from kiln.provisioners.config import ShellConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
 from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
 from kiln.provisioners.retry import retry_until
-from kiln.template import render
+from kiln.template.engine import render
 
 if TYPE_CHECKING:  # the SSH library loads when a build connects, not for `kiln validate`
     from kiln.communicator.ssh import SshCommunicator

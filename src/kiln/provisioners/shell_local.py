@@ -18,7 +18,7 @@ from kiln.provisioners.config import ShellLocalConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.envvars import flatten_env, packer_env
 from kiln.provisioners.shell import exit_status_error
-from kiln.template import render
+from kiln.template.engine import render
 
 
 def go_os(platform: str = sys.platform) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from kiln.errors import KilnError, TemplateError
 from kiln.golang.fmt import format_value, go_type, is_list, sorted_keys
 from kiln.golang.strconv import quote
-from kiln.record import Record
 from kiln.template.gobuiltins import BUILTINS, truth
 from kiln.template.nodes import (
     ActionNode,
@@ -57,7 +57,8 @@ ANY = "any"
 _KIND_OF: dict[object, str] = {str: "string", int: "int", float: "float64", bool: "bool"}
 
 
-class Signature(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Signature:
     params: tuple[str, ...]  # kind of each positional parameter
     required: int  # how many of them have no default
     variadic: str | None  # kind of *args, if any

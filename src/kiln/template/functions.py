@@ -16,18 +16,19 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiln.errors import TemplateError
 from kiln.golang.fmt import format_value
 from kiln.golang.strconv import quote
-from kiln.record import Record, field
 from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
 
 Func = Callable[..., object]
 
 
-class FuncContext(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class FuncContext:
     """What the functions of one interpolation may see.
 
     `init_time` is keyword-only and required: it is fixed for the whole run, so every

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 
 from kiln.golang.strconv import quote
-from kiln.record import Record
 
 LEFT_DELIM = "{{"
 RIGHT_DELIM = "}}"
@@ -50,7 +50,8 @@ KEYWORDS = frozenset(
 )
 
 
-class Token(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Token:
     kind: Kind
     value: str  # the source text of the token (the message, for ERROR)
     pos: int  # offset of the token in the source

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError
 from kiln.jsonkind import json_kind
 from kiln.options.weak import to_str
-from kiln.record import Record, field
 from kiln.suggest import did_you_mean
 
 ROOT_KEYS = (
@@ -43,7 +43,8 @@ _MAX_INT_DIGITS = 400
 POST_PROCESSOR_COMMON_KEYS = ("type", "only", "except", "keep_input_artifact", "name")
 
 
-class BuilderDef(Record):
+@dataclass(slots=True)
+class BuilderDef:
     """One entry of `builders`: its name (default: its type) and raw options."""
 
     index: int  # 1-based, as Packer numbers them in messages
@@ -52,7 +53,8 @@ class BuilderDef(Record):
     config: dict[str, object]
 
 
-class ProvisionerDef(Record):
+@dataclass(slots=True)
+class ProvisionerDef:
     index: int  # 1-based; 0 for the error-cleanup provisioner
     type: str
     config: dict[str, object]  # the type's own options (common keys removed)
@@ -68,7 +70,8 @@ class ProvisionerDef(Record):
         return f"provisioner {self.index}" if self.index else "error-cleanup-provisioner"
 
 
-class PostProcessorDef(Record):
+@dataclass(slots=True)
+class PostProcessorDef:
     index: int  # position of the chain (1-based)
     type: str
     config: dict[str, object]
@@ -79,7 +82,8 @@ class PostProcessorDef(Record):
     where: str = ""
 
 
-class TemplateFile(Record):
+@dataclass(slots=True)
+class TemplateFile:
     path: Path
     description: str = ""
     min_packer_version: str = ""

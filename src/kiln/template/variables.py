@@ -12,20 +12,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from kiln.errors import KilnError, MultiError, TemplateError
-from kiln.record import Record
 from kiln.suggest import did_you_mean
-from kiln.template import FuncContext, packer_functions, render
+from kiln.template.engine import render
+from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.loader import TemplateFile
 
 # `{{ .Field }}` actions stay raw in variable values (Packer's renderFilter).
 _FIELD_ACTION = re.compile(r"{{-?\s*\.[^}]*?-?}}")
 
 
-class VariableInputs(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class VariableInputs:
     """What the command line says about variables."""
 
     var_files: Sequence[Path] = ()

@@ -16,10 +16,10 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from kiln import proc
-from kiln.record import Record
 from kiln.ui.log import LOG
 
 # SeaBIOS reaches the end of its boot attempts in ~0.1 s under TCG and well under a
@@ -29,7 +29,8 @@ PROBE_TIMEOUT = 1.5
 _DONE_MARKERS = (b"No bootable device", b"Booting from", b"Boot failed")
 
 
-class AccelChoice(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class AccelChoice:
     accelerator: str
     reason: str  # why, for the build output
     probe_seconds: float = 0.0

@@ -18,12 +18,12 @@ the same `if=` as the disks gets an index after theirs (packer-plugin-qemu#136);
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
-from kiln.record import Record, field
 
 # The order kiln emits default switches in (reference §3.2's table order).
 SWITCH_ORDER = (
@@ -32,7 +32,8 @@ SWITCH_ORDER = (
 )  # fmt: skip
 
 
-class RuntimeFacts(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class RuntimeFacts:
     """What the steps before QEMU decided: paths, ports, the accelerator, and so on."""
 
     accelerator: str  # resolved: kvm, tcg, ... (never "")
@@ -52,7 +53,8 @@ class RuntimeFacts(Record, frozen=True):
     serial_log: str | None = None
 
 
-class QemuCommand(Record):
+@dataclass(slots=True)
+class QemuCommand:
     argv: list[str]
     # Messages the run step prints (Packer's "Overriding default Qemu arguments…" etc.).
     notes: list[str] = field(default_factory=list)
@@ -190,7 +192,8 @@ AHCI_PORTS = 6
 LSI_TARGETS = 7
 
 
-class _Controllers(Record):
+@dataclass(slots=True)
+class _Controllers:
     """Disk/CD controllers added on demand, and what sits on each so far.
 
     QEMU 7.2 on x86 machines has no `if=sata`, `if=scsi` or `if=sd` (it says "machine

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiln.options import Duration, QemuImgArgs, option
+from kiln.options.spec import Duration, QemuImgArgs, option
 
 ACCELERATORS = ("none", "kvm", "tcg", "xen", "hax", "hvf", "whpx")
 DISK_INTERFACES = ("ide", "scsi", "virtio", "virtio-scsi", "sata", "sd")

@@ -12,10 +12,11 @@ import re
 import shutil
 import string
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kiln.boot import validate_boot_command
+from kiln.boot.grammar import validate_boot_command
 from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
@@ -30,11 +31,10 @@ from kiln.media.checksum import (
 from kiln.media.floppy import file_errors_floppy, floppy_label_problem
 from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
-from kiln.options import option_specs
 from kiln.options.choices import choice_problem
-from kiln.record import Record, field
+from kiln.options.spec import option_specs
 from kiln.suggest import did_you_mean
-from kiln.template import parse
+from kiln.template.engine import parse
 
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
@@ -44,7 +44,8 @@ DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 _VNC_ALPHABET = string.ascii_letters + string.digits
 
 
-class PrepareContext(Record, frozen=True):
+@dataclass(frozen=True, slots=True)
+class PrepareContext:
     build_name: str
     force: bool = False
     cwd: Path = field(default_factory=Path.cwd)
@@ -56,7 +57,8 @@ class PrepareContext(Record, frozen=True):
     functions: Mapping[str, Callable[..., object]] | None = None
 
 
-class Prepared(Record):
+@dataclass(slots=True)
+class Prepared:
     config: QemuConfig
     comm: CommConfig
     errors: list[str] = field(default_factory=list)

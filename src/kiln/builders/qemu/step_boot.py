@@ -13,19 +13,14 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from kiln.boot import (
-    KeyboardDriver,
-    QmpKeyboard,
-    VncKeyboard,
-    key_interval_from,
-    parse_boot_command,
-    type_actions,
-)
+from kiln.boot.drivers import KeyboardDriver, QmpKeyboard, VncKeyboard
+from kiln.boot.grammar import parse_boot_command
+from kiln.boot.typist import key_interval_from, type_actions
 from kiln.builders.qemu.process import QemuError
 from kiln.builders.qemu.state import QemuState
 from kiln.engine.result import StepTiming
 from kiln.errors import KilnError
-from kiln.template import render
+from kiln.template.engine import render
 
 T = TypeVar("T")
 

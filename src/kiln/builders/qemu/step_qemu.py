@@ -18,7 +18,7 @@ from kiln.builders.qemu.process import QemuError, QemuProcess
 from kiln.builders.qemu.state import QemuState
 from kiln.builders.qemu.step_efivars import efivars_path
 from kiln.builders.qemu.step_vtpm import tpm_socket
-from kiln.template import render
+from kiln.template.engine import render
 
 
 def display_available(env: dict[str, str]) -> bool:
