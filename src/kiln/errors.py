@@ -7,7 +7,25 @@ escapes is a bug in kiln.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+
+def format_errors(
+    errors: Sequence[str], *, style: Literal["multierror", "packer"] = "multierror"
+) -> str:
+    """Several errors as Packer prints them — the one formatter.
+
+    `multierror` (hashicorp/go-multierror, Packer's validation): ``1 error occurred:`` /
+    ``N errors occurred:`` then a tab-indented ``* msg`` line each. `packer` (Packer's own
+    `MultiError`, post-processor failures in packer/build.go): ``N error(s) occurred:``, a
+    blank line, then ``* msg`` lines.
+    """
+    n = len(errors)
+    if style == "packer":
+        return f"{n} error(s) occurred:\n\n" + "\n".join(f"* {e}" for e in errors)
+    head = "1 error occurred:" if n == 1 else f"{n} errors occurred:"
+    return head + "\n" + "\n".join(f"\t* {e}" for e in errors)
 
 
 class KilnError(Exception):
@@ -25,10 +43,7 @@ class MultiError(KilnError):
         super().__init__(self.format())
 
     def format(self) -> str:
-        n = len(self.errors)
-        head = "1 error occurred:" if n == 1 else f"{n} errors occurred:"
-        body = "\n".join(f"\t* {e}" for e in self.errors)
-        return f"{head}\n{body}"
+        return format_errors(self.errors)
 
 
 class TemplateError(KilnError):
@@ -63,7 +78,3 @@ class BuildCancelled(KilnError):
 
     def __init__(self) -> None:
         super().__init__("Build was cancelled.")
-
-
-class StepError(KilnError):
-    """A build step failed; the message says which and why."""

@@ -14,6 +14,7 @@ import pytest
 
 from kiln.engine.plan import BuildPlan, StepPlan
 from kiln.engine.provision import render_step_config, run_provisioner
+from kiln.envname import bad_names
 from kiln.provisioners.breakpoint import run_breakpoint
 from kiln.provisioners.config import (
     BreakpointConfig,
@@ -21,7 +22,7 @@ from kiln.provisioners.config import (
     ShellConfig,
 )
 from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
-from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
+from kiln.provisioners.envvars import flatten_env, packer_env
 from kiln.provisioners.file import run_file, sources_of
 from kiln.provisioners.retry import is_retryable, retry_until
 from kiln.provisioners.shell import (

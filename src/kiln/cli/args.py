@@ -13,10 +13,11 @@ import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from kiln.engine.options import OnError
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
 
-ON_ERROR_CHOICES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
+ON_ERROR_CHOICES = tuple(OnError)
 HELP_FLAGS = ("h", "help")
 _TRUE = ("1", "t", "true")
 _FALSE = ("0", "f", "false")

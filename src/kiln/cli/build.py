@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiln.cli.common import make_ui, plan_options, print_warnings
-from kiln.engine.options import RunOptions
+from kiln.engine.options import OnError, RunOptions
 from kiln.engine.plan import Plan
 from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan
@@ -61,7 +61,7 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         ui.redact.add(build.comm.ssh_password)
     print_warnings(ui, plan.warnings)
     options = RunOptions(
-        on_error=opts.on_error,
+        on_error=OnError(opts.on_error),
         force=opts.force,
         debug=opts.debug,
         dry_run=opts.dry_run,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 
@@ -24,7 +23,8 @@ class RemoteCommandResult:
 
 @runtime_checkable
 class Communicator(Protocol):
-    """Runs commands on and moves files to and from the machine being built."""
+    """Runs commands on the machine being built (what `run_capture` needs; the provisioners
+    use `kiln.communicator.ssh.SshCommunicator` itself)."""
 
     async def run(
         self,
@@ -36,26 +36,6 @@ class Communicator(Protocol):
         timeout: float | None = None,
     ) -> int:
         """Run `command`, streaming output line by line; return its exit status."""
-        ...
-
-    async def upload(self, local: Path | bytes, remote: str, *, mode: int | None = None) -> None:
-        """Write a local file (or bytes) at exactly the remote path `remote`."""
-        ...
-
-    async def upload_dir(self, local_dir: str | Path, remote: str) -> None:
-        """Upload a directory tree; ``src/`` sends its contents, ``src`` sends ``src``."""
-        ...
-
-    async def download(self, remote: str, local: Path) -> None:
-        """Copy the remote file `remote` to exactly the local path `local`."""
-        ...
-
-    async def download_dir(self, remote: str, local: Path) -> None:
-        """Download a directory tree; ``dir/`` gets its contents, ``dir`` gets ``dir``."""
-        ...
-
-    async def close(self) -> None:
-        """Release the connection; calling it again does nothing."""
         ...
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shlex
 import signal
 import tempfile
@@ -63,6 +62,7 @@ from kiln.communicator.ssh_errors import (
     SshWaitCancelledError,
 )
 from kiln.communicator.ssh_settings import SshSettings
+from kiln.envname import bad_name_message, bad_names
 
 __all__ = [
     "CommandDisconnected",
@@ -79,7 +79,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Packer's pty request: xterm, 80x40, no echo, 14.4 kbaud.
 _PTY_MODES = {asyncssh.PTY_ECHO: 0, asyncssh.PTY_OP_ISPEED: 14400, asyncssh.PTY_OP_OSPEED: 14400}
 
@@ -90,11 +89,8 @@ def env_prefix(env: Mapping[str, str] | None) -> str:
         return ""
     assignments = []
     for name, value in env.items():
-        if not _ENV_NAME.fullmatch(name):
-            raise SshError(
-                f"environment variable name {name!r} is invalid: use letters, digits and "
-                "underscores, not starting with a digit"
-            )
+        if bad_names([name]):
+            raise SshError(bad_name_message(name))
         assignments.append(f"{name}={shlex.quote(value)}")
     return f"export {' '.join(assignments)}; "
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from kiln.engine.builder import Builder
 from kiln.engine.forensics import keep_forensics
-from kiln.engine.options import RunOptions
+from kiln.engine.options import OnError, RunOptions
 from kiln.engine.plan import BuildPlan
 from kiln.engine.result import BuildResult
 from kiln.engine.state import BuildState, make_work_dir
@@ -97,10 +97,10 @@ async def _on_error(
     """What -on-error says to do: "cleanup" (default), "abort" or "retry"."""
     state.ui.error(f"Error in step {step}: {err}" if state.options.debug else str(err))
     mode = state.options.on_error
-    if mode == "abort":
+    if mode == OnError.ABORT:
         state.keep_output = True
         return "abort"
-    if mode == "ask":
+    if mode == OnError.ASK:
         if state.options.ask is None:
             return "cleanup"
         answer = await asyncio.to_thread(state.options.ask, state.name, str(err))
@@ -109,6 +109,6 @@ async def _on_error(
             return "abort"
         if answer == "r":
             return "retry"
-    if mode == "run-cleanup-provisioner":
+    if mode == OnError.RUN_CLEANUP_PROVISIONER:
         await builder.error_cleanup(state)
     return "cleanup"

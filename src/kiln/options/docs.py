@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
-from kiln.options.spec import Duration, OptionRow, QemuImgArgs, option_specs
+from kiln.options.spec import Duration, OptionRow, QemuImgArgs, is_choice_enum, option_specs
 
 
 def _type_name(typ: Any) -> str:
@@ -24,6 +24,8 @@ def _type_name(typ: Any) -> str:
         return f"array of {_type_name(inner)}" if get_origin(inner) is None else "array of arrays"
     if origin is dict:
         return "object of strings"
+    if is_choice_enum(typ):
+        return "string"
     names = {str: "string", int: "integer", bool: "boolean"}
     return names.get(typ, str(typ))
 

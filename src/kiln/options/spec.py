@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -102,7 +103,15 @@ def option_specs(cls: type) -> Iterator[OptionRow]:
             continue
         # `option()` always gives a default or a factory.
         default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-        yield OptionRow(f.name, hints[f.name], default, spec, cls)
+        typ = hints[f.name]
+        if is_choice_enum(typ) and not spec.choices:  # a StrEnum's values are its choices
+            spec = dataclasses.replace(spec, choices=tuple(m.value for m in typ))
+        yield OptionRow(f.name, typ, default, spec, cls)
+
+
+def is_choice_enum(typ: Any) -> bool:
+    """An option typed by a StrEnum: one of fixed values, each with its own behaviour."""
+    return isinstance(typ, type) and issubclass(typ, StrEnum)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -15,7 +15,7 @@ from kiln.errors import KilnError
 from kiln.golang.duration import parse_go_duration
 from kiln.golang.strconv import format_float, quote
 from kiln.jsonkind import json_kind
-from kiln.options.spec import Duration, QemuImgArgs
+from kiln.options.spec import Duration, QemuImgArgs, is_choice_enum
 
 
 class DecodeProblem(Exception):
@@ -214,6 +214,9 @@ def convert(key: str, typ: Any, value: object) -> object:
         return to_duration(key, value)
     if typ is QemuImgArgs:
         return to_qemu_img_args(key, value)
+    if is_choice_enum(typ):  # a value outside the enum stays a string: the choice check names it
+        text = to_str(key, value)
+        return typ(text) if text in typ._value2member_map_ else text
     origin, args = get_origin(typ), get_args(typ)
     if origin is list and args == (str,):
         return to_str_list(key, value)

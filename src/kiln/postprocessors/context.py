@@ -9,6 +9,7 @@ from typing import Any
 
 from kiln.engine.artifact import Artifact
 from kiln.engine.plan import BuildPlan, StepPlan
+from kiln.ui.build import BuildUi
 from kiln.ui.output import Ui
 
 
@@ -39,14 +40,19 @@ class PostContext:
     def target(self) -> str:
         return f"{self.plan.name} ({self.step.type})"
 
+    @property
+    def out(self) -> BuildUi:
+        """The Ui bound to this post-processor's lines (`build (type)`)."""
+        return BuildUi(self.ui, self.target)
+
     def say(self, message: str) -> None:
-        self.ui.say(message, self.target)
+        self.out.say(message)
 
     def message(self, message: str) -> None:
-        self.ui.message(message, self.target)
+        self.out.message(message)
 
     def error(self, message: str) -> None:
-        self.ui.error(message, self.target)
+        self.out.error(message)
 
     def functions(self) -> dict[str, Any]:
         return self.plan.functions(self.build_values)

@@ -26,7 +26,7 @@ from kiln.engine.options import RunOptions
 from kiln.engine.plan import BuildPlan, StepPlan
 from kiln.engine.provision import render_step_config
 from kiln.engine.result import BuildResult
-from kiln.errors import KilnError
+from kiln.errors import KilnError, format_errors
 from kiln.postprocessors.context import PostContext, PostResult
 from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.ui.output import Ui
@@ -59,9 +59,8 @@ def step_label(step: StepPlan) -> str:
 
 
 def multi_error(errors: list[str]) -> str:
-    """Packer's MultiError text."""
-    points = "\n".join(f"* {e}" for e in errors)
-    return f"{len(errors)} error(s) occurred:\n\n{points}"
+    """Packer's MultiError text (post-processor failures)."""
+    return format_errors(errors, style="packer")
 
 
 async def run_chain(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kiln.provisioners.config import FileConfig, ShellConfig, ShellLocalConfig
-from kiln.provisioners.envvars import bad_names
+from kiln.envname import bad_name_message, bad_names
+from kiln.provisioners.config import Direction, FileConfig, ShellConfig, ShellLocalConfig
 
 # Packer's supportedSyslist (SDK shell-local/config.go).
 SUPPORTED_OS = ("darwin", "freebsd", "linux", "openbsd", "solaris", "windows")
@@ -24,10 +24,7 @@ def extra_provisioner_checks(config: object) -> list[str]:
     if isinstance(config, ShellConfig | ShellLocalConfig):
         names = [p.partition("=")[0] for p in config.environment_vars if "=" in p]
         for name in bad_names([n for n in names if n] + list(config.env)):
-            errors.append(
-                f"environment variable name {name!r} is invalid: use letters, digits and "
-                "underscores, not starting with a digit"
-            )
+            errors.append(bad_name_message(name))
     if isinstance(config, ShellLocalConfig):
         for name in config.only_on:
             if name not in SUPPORTED_OS:
@@ -83,11 +80,11 @@ def check_provisioner(typ: str, config: object, *, cwd: Path) -> list[str]:
             errors.append("Only one of source, sources or content can be specified.")
         elif not config.content and not sources:
             errors.append("Source must be specified (set source, sources or content).")
-        if config.direction == "download" and (config.sources or config.content):
+        if config.direction == Direction.DOWNLOAD and (config.sources or config.content):
             errors.append("A download takes one source; sources and content are for uploads.")
         if not config.destination:
             errors.append("Destination must be specified.")
-        if config.direction == "upload" and not config.generated:
+        if config.direction == Direction.UPLOAD and not config.generated:
             for name in sources:
                 exists("source", name)
     return errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from kiln.options.spec import Duration, option
 
@@ -101,6 +102,13 @@ class ShellConfig:
     )
 
 
+class Direction(StrEnum):
+    """The file provisioner's `direction`."""
+
+    UPLOAD = "upload"
+    DOWNLOAD = "download"
+
+
 @dataclass
 class FileConfig:
     """`"type": "file"`: copy files to or from the guest."""
@@ -110,10 +118,9 @@ class FileConfig:
         section="file", factory=list, since="1.6.6", help="Several sources (upload only)."
     )
     destination: str = option("", section="file", required=True, help="Where to copy to.")
-    direction: str = option(
-        "upload",
+    direction: Direction = option(
+        Direction.UPLOAD,
         section="file",
-        choices=("upload", "download"),
         choice_message="{name} {value!r} is invalid: use one of {allowed}",
         help="upload or download.",
     )

@@ -11,13 +11,11 @@ shell word. The pairs are sorted by name and each is formatted with `env_var_for
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 from kiln.golang.fmt import sprintf
 
 SINGLE_QUOTE_ESCAPE = "'\"'\"'"
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HTTP = (("PackerHTTPAddr", "PACKER_HTTP_ADDR"), ("PackerHTTPIP", "PACKER_HTTP_IP"),
          ("PackerHTTPPort", "PACKER_HTTP_PORT"))  # fmt: skip
 
@@ -39,11 +37,6 @@ def packer_env(
         out[key] = value
     out.update(env or {})
     return out
-
-
-def bad_names(names: Iterable[str]) -> list[str]:
-    """Names a POSIX shell cannot take as variables (they would break `{{.Vars}}`)."""
-    return [n for n in names if not _NAME.fullmatch(n)]
 
 
 def flatten_env(env: Mapping[str, str], fmt: str = "%s='%s' ") -> str:

@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 
 from kiln.errors import KilnError
-from kiln.provisioners.config import FileConfig
+from kiln.provisioners.config import Direction, FileConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.shell import require_comm
 
@@ -22,14 +22,14 @@ from kiln.provisioners.shell import require_comm
 async def run_file(config: FileConfig, ctx: ProvisionContext) -> None:
     require_comm(ctx, "file")
     try:
-        if config.direction == "download":
+        if config.direction == Direction.DOWNLOAD:
             await _download(config, ctx)
         else:
             await _upload(config, ctx)
     except ProvisionerError:
         raise
     except KilnError as err:
-        verb = "Download" if config.direction == "download" else "Upload"
+        verb = "Download" if config.direction == Direction.DOWNLOAD else "Upload"
         ctx.error(f"{verb} failed: {err}")
         raise ProvisionerError(f"{verb} failed: {err}") from None
 

@@ -18,9 +18,10 @@ import shlex
 from typing import TYPE_CHECKING
 
 from kiln.communicator.ssh_errors import CommandDisconnected
+from kiln.envname import bad_name_message, bad_names
 from kiln.provisioners.config import ShellConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError, go_duration
-from kiln.provisioners.envvars import bad_names, flatten_env, packer_env
+from kiln.provisioners.envvars import flatten_env, packer_env
 from kiln.provisioners.retry import retry_until
 from kiln.template.engine import render
 
@@ -95,10 +96,7 @@ async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
     env = packer_env(ctx.plan.name, ctx.plan.type, ctx.build_values,
                      config.environment_vars, config.env)  # fmt: skip
     if bad := bad_names(env):
-        raise ProvisionerError(
-            f"environment variable name {bad[0]!r} is invalid: use letters, digits and "
-            "underscores, not starting with a digit"
-        )
+        raise ProvisionerError(bad_name_message(bad[0]))
     env_format = config.env_var_format or (
         ENV_FILE_FORMAT if config.use_env_var_file else DEFAULT_FORMAT
     )

@@ -18,6 +18,7 @@ from typing import Final
 from kiln.errors import KilnError, TemplateError
 from kiln.golang.fmt import format_value, go_type, is_list, sorted_keys
 from kiln.golang.strconv import quote
+from kiln.suggest import GO_CUTOFF, did_you_mean
 from kiln.template.gobuiltins import BUILTINS, truth
 from kiln.template.nodes import (
     ActionNode,
@@ -114,11 +115,9 @@ class _ContinueSignal(Exception):
     """{{continue}} unwinding to its {{range}}."""
 
 
-def did_you_mean(name: str, candidates: Sequence[str]) -> str:
-    import difflib  # only on the error path: not on every start-up
-
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f" — did you mean {quote(close[0])}?" if close else ""
+def go_did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """kiln.suggest's hint as template errors give it: a looser match, Go's quoting."""
+    return did_you_mean(name, candidates, cutoff=GO_CUTOFF, fold_case=False, quote=quote)
 
 
 def relocate(err: TemplateError, where: str, line: int, col: int) -> TemplateError:
@@ -164,7 +163,7 @@ class Evaluator:
         for ident in idents:
             if self.lookup(ident.name) is None:
                 names = sorted({*self.funcs, *BUILTINS})
-                hint = did_you_mean(ident.name, names)
+                hint = go_did_you_mean(ident.name, names)
                 raise self.error(f"function {quote(ident.name)} not defined{hint}", ident)
 
     # -------------------------------------------------------------- statements
@@ -336,7 +335,7 @@ class Evaluator:
                     raise self.error(f"{name} is not a method but has arguments", node)
                 return receiver[name]
             keys = [str(k) for k in sorted_keys(receiver)]
-            hint = did_you_mean(name, keys)
+            hint = go_did_you_mean(name, keys)
             if keys:
                 shown = ", ".join(keys[:40]) + (", ..." if len(keys) > 40 else "")
                 available = f"available: {shown}"

@@ -22,6 +22,7 @@ from datetime import datetime
 from kiln.errors import TemplateError
 from kiln.golang.fmt import format_value
 from kiln.golang.strconv import quote
+from kiln.template.evaluate import go_did_you_mean
 from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
 
 Func = Callable[..., object]
@@ -42,13 +43,6 @@ class FuncContext:
     packer_version: str = "1.6.6"
     init_time: datetime = field(kw_only=True)
     build_values: Mapping[str, str] | None = None  # `{{ build "Host" }}`; None: not available
-
-
-def _suggest(name: str, names: list[str]) -> str:
-    import difflib  # only on the error path: not on every start-up
-
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f" — did you mean {quote(close[0])}?" if close else ""
 
 
 def _listing(names: list[str]) -> str:
@@ -141,7 +135,7 @@ def packer_functions(ctx: FuncContext) -> dict[str, Func]:
         if value is None:
             names = sorted(ctx.user_variables)
             raise TemplateError(
-                f"user variable {quote(name)} is not defined{_suggest(name, names)} "
+                f"user variable {quote(name)} is not defined{go_did_you_mean(name, names)} "
                 f'(defined: {_listing(names)}); declare it in the "variables" section '
                 f"or pass -var '{name}=...'"
             )
@@ -204,7 +198,7 @@ def packer_functions(ctx: FuncContext) -> dict[str, Func]:
         if value is None:
             names = sorted(values)
             raise TemplateError(
-                f"build variable {quote(name)} is not available{_suggest(name, names)} "
+                f"build variable {quote(name)} is not available{go_did_you_mean(name, names)} "
                 f"(available: {_listing(names)})"
             )
         return value

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from typing import TypeVar
 
 from kiln.boot.drivers import KeyboardDriver, QmpKeyboard, VncKeyboard
@@ -62,14 +63,18 @@ def boot_steps(state: QemuState) -> list[tuple[str, str]]:
     return [(step[0], step[1] if len(step) > 1 else "") for step in c.boot_steps if step]
 
 
-KEYBOARDS = ("vnc", "qmp")
+class Keyboard(StrEnum):
+    """`KILN_BOOT_KEYBOARD`: how the boot command is typed."""
+
+    VNC = "vnc"  # as Packer does
+    QMP = "qmp"  # QEMU's input-send-event: no VNC connection, faster
 
 
-def keyboard_choice(state: QemuState) -> str:
+def keyboard_choice(state: QemuState) -> Keyboard:
     choice = state.options.env.get("KILN_BOOT_KEYBOARD", "vnc").lower() or "vnc"
-    if choice not in KEYBOARDS:
+    if choice not in tuple(Keyboard):
         raise KilnError(f"KILN_BOOT_KEYBOARD={choice!r} is not a keyboard: use vnc or qmp")
-    return choice
+    return Keyboard(choice)
 
 
 @asynccontextmanager
@@ -102,9 +107,9 @@ def render_boot_steps(state: QemuState, steps: list[tuple[str, str]]) -> list[tu
     return rendered
 
 
-async def _open_keyboard(state: QemuState, choice: str) -> KeyboardDriver:
+async def _open_keyboard(state: QemuState, choice: Keyboard) -> KeyboardDriver:
     c = state.plan.config
-    if choice == "qmp":
+    if choice == Keyboard.QMP:
         assert state.qemu is not None
         return QmpKeyboard(state.qemu.qmp)
     assert state.vnc_port is not None
@@ -125,7 +130,7 @@ async def _open_keyboard(state: QemuState, choice: str) -> KeyboardDriver:
 async def _type_boot_command(state: QemuState, steps: list[tuple[str, str]]) -> None:
     c = state.plan.config
     choice = keyboard_choice(state)
-    if state.vnc_port is None and choice == "vnc":
+    if state.vnc_port is None and choice == Keyboard.VNC:
         raise KilnError("A boot command cannot be used when vnc is disabled.")
     interval = key_interval_from(c.boot_key_interval.seconds or None, state.options.env)
     rendered = render_boot_steps(state, steps)

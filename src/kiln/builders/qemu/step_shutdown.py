@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kiln.builders.qemu.state import QemuState
+from kiln.communicator.ssh_errors import CommandDisconnected, SshConnectionError
 from kiln.errors import KilnError
 
 ACPI_GRACE = 120.0  # the longest kiln waits for a guest to react to the power button
@@ -44,8 +45,10 @@ async def step_shutdown(state: QemuState) -> AsyncIterator[None]:
                 stdout=state.ui.message,
                 stderr=state.ui.message,
             )
+        except (CommandDisconnected, SshConnectionError):
+            pass  # the guest went down under (or before) the command: what it is for
         except KilnError as err:
-            if qemu.returncode is None and "disconnect" not in str(err).lower():
+            if qemu.returncode is None:
                 raise KilnError(f"Failed to send shutdown command: {err}") from None
         await _close_comm(state)
         try:
