@@ -31,12 +31,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from qemu.qmp import QMPClient  # noqa: E402
 
-from kiln.boot import (  # noqa: E402
-    QmpKeyboard,
-    VncKeyboard,
-    parse_boot_command,
-    type_actions,
-)
+from kiln.boot.drivers import QmpKeyboard, VncKeyboard  # noqa: E402
+from kiln.boot.grammar import parse_boot_command  # noqa: E402
+from kiln.boot.typist import type_actions  # noqa: E402
 
 ISO = ROOT / "build" / "guest" / "tiny-installer.iso"
 PROBE_LENGTH = 120
