@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kiln.engine.options import OnError
+from kiln.engine.on_error import OnError
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
 

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiln.cli.common import make_ui, plan_options, print_warnings
-from kiln.engine.options import OnError, RunOptions
+from kiln.engine.on_error import OnError
+from kiln.engine.options import RunOptions
 from kiln.engine.plan import Plan
 from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
-
-class OnError(StrEnum):
-    """`-on-error`: what a failed step leads to."""
-
-    CLEANUP = "cleanup"  # unwind every step (the default)
-    ABORT = "abort"  # keep what was made, for inspection
-    ASK = "ask"  # ask: clean up, abort or retry the step
-    RUN_CLEANUP_PROVISIONER = (
-        "run-cleanup-provisioner"  # run error-cleanup-provisioner, then clean up
-    )
+from kiln.engine.on_error import OnError
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 from kiln.engine.builder import Builder
 from kiln.engine.forensics import keep_forensics
-from kiln.engine.options import OnError, RunOptions
+from kiln.engine.on_error import OnError
+from kiln.engine.options import RunOptions
 from kiln.engine.plan import BuildPlan
 from kiln.engine.result import BuildResult
 from kiln.engine.state import BuildState, make_work_dir

@@ -13,7 +13,6 @@ a command cut off by a lost connection (a reboot) counts as success with
 
 from __future__ import annotations
 
-import random
 import shlex
 from typing import TYPE_CHECKING
 
@@ -90,6 +89,7 @@ def exit_status_error(name: str, status: int, allowed: list[int]) -> Provisioner
 
 async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
     import asyncio  # for a build only: `kiln validate` loads this module
+    import random
 
     comm = require_comm(ctx, "shell")
     scripts = scripts_of(config, ctx)
