@@ -24,7 +24,7 @@ from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan, Plan, StepPlan
 from kiln.errors import KilnError, MultiError
 from kiln.options.choices import choice_errors
-from kiln.options.decode import decode_sections
+from kiln.options.decode import apply_env_defaults, decode_sections
 from kiln.options.spec import option_specs
 from kiln.postprocessors.config import CommonPostProcessorConfig
 from kiln.postprocessors.table import POST_PROCESSORS
@@ -187,7 +187,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 if ppdef.name and _matches(ppdef.name, options.except_):
                     break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
-                    step = _post_processor_plan(ppdef, step_funcs, options.cwd, errors)
+                    step = _post_processor_plan(ppdef, step_funcs, options.cwd, options.env, errors)
                     if step is not None:
                         steps.append(step)
             if steps:
@@ -198,6 +198,9 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
 
     for build in builds:
         secrets += _secret_values(build.config) + _secret_values(build.comm)
+        for steps_of_chain in build.post_processors:  # e.g. vagrant-cloud's access_token
+            for step_plan in steps_of_chain:
+                secrets += _secret_values(step_plan.config)
     secrets = list(dict.fromkeys(secrets))
     if groups:
         raise ValidationFailed(groups, warnings, secrets)
@@ -337,7 +340,11 @@ def _provisioner_plan(
 
 
 def _post_processor_plan(
-    ppdef: PostProcessorDef, funcs: Mapping[str, Any], cwd: Path, errors: list[str]
+    ppdef: PostProcessorDef,
+    funcs: Mapping[str, Any],
+    cwd: Path,
+    env: Mapping[str, str],
+    errors: list[str],
 ) -> StepPlan | None:
     kind = POST_PROCESSORS.get(ppdef.type)
     if kind is None:
@@ -353,7 +360,7 @@ def _post_processor_plan(
     )
     decoded = decode_sections(rendered, [cls])
     local_errors += decoded.errors
-    config: Any = decoded.get(cls)
+    config: Any = apply_env_defaults(decoded.get(cls), env)
     if not decoded.errors:
         local_errors += kind.check(config, cwd)
     local_errors += choice_errors(config)

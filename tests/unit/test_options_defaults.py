@@ -189,6 +189,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "valid_exit_codes": [0],
     },
     "BreakpointConfig": {"disable": False, "note": ""},
+    "SleepConfig": {"duration": Duration(0.0, "0s")},
     "CommonPostProcessorConfig": {"keep_input_artifact": False},
     "ManifestConfig": {
         "output": "packer-manifest.json",
@@ -205,6 +206,27 @@ EXPECTED: dict[str, dict[str, object]] = {
         "format": "",
         "compression_level": 6,
     },
+    "VagrantConfig": {
+        "compression_level": -1,  # Go's flate.DefaultCompression; an explicit 0 is kept
+        "include": [],
+        "output": "packer_{{ .BuildName }}_{{.Provider}}.box",
+        "vagrantfile_template": "",
+        "vagrantfile_template_generated": False,
+        "provider_override": "",
+        "override": {},
+    },
+    "VagrantCloudConfig": {
+        "box_tag": "",
+        "version": "",
+        "version_description": "",
+        "no_release": False,
+        "access_token": "",
+        "vagrant_cloud_url": "https://vagrantcloud.com/api/v1",
+        "insecure_skip_tls_verify": False,
+        "box_download_url": "",
+        "no_direct_upload": False,
+    },
+    "ArtificeConfig": {"files": []},
 }
 
 CLASSES = {cls.__name__: cls for classes in option_sets().values() for cls in classes}

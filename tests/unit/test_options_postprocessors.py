@@ -107,9 +107,10 @@ def test_only_except_on_post_processors(tmp_path: Path) -> None:
     ("post_processors", "messages"),
     [
         (
-            [{"type": "vagrant"}],
-            ["post-processor 1: post-processor type 'vagrant' is not supported by kiln: use one "
-             "of manifest, checksum, compress, shell-local"],
+            [{"type": "vagrant-import"}],
+            ["post-processor 1: post-processor type 'vagrant-import' is not supported by kiln: "
+             "use one of manifest, checksum, compress, shell-local, vagrant, vagrant-cloud, "
+             "artifice"],
         ),
         (
             [{"type": "checksum", "checksum_types": ["crc32", "sha265"]}],

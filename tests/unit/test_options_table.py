@@ -13,7 +13,8 @@ ROWS = [row for classes in option_sets().values() for cls in classes for row in 
 SECTIONS = {
     "iso", "output", "disk", "machine", "display", "boot", "http", "floppy", "cd", "shutdown",
     "communicator", "ssh", "winrm", "provisioner", "shell", "file", "shell-local", "breakpoint",
-    "post-processor", "manifest", "checksum", "compress",
+    "post-processor", "manifest", "checksum", "compress", "sleep", "vagrant", "vagrant-cloud",
+    "artifice",
 }  # fmt: skip
 SINCE = re.compile(r"^(seed|1\.6\.6|plugin v\d+\.\d+\.\d+)$")
 
@@ -51,6 +52,7 @@ def test_secret_options() -> None:
         "ssh_bastion_password",
         "ssh_proxy_password",
         "winrm_password",
+        "access_token",
     }
 
 
@@ -60,6 +62,9 @@ def test_required_options() -> None:
         "QemuConfig.iso_checksum",
         "CommConfig.ssh_username",
         "FileConfig.destination",
+        "VagrantCloudConfig.box_tag",
+        "VagrantCloudConfig.version",
+        "ArtificeConfig.files",
     }
 
 
@@ -72,6 +77,9 @@ def test_late_options_are_rendered_at_build_time() -> None:
         "ShellLocalConfig.execute_command",
         "ChecksumConfig.output",
         "CompressConfig.output",
+        "VagrantConfig.output",
+        "VagrantConfig.override",
+        "VagrantCloudConfig.box_download_url",
     }
 
 

@@ -73,6 +73,13 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     if opts.dry_run:
         return asyncio.run(_dry_run(plan, ui, options))
+    if _uses_vagrant_cloud(plan):
+        from kiln.postprocessors.vagrant_cloud import check_tokens
+
+        groups = asyncio.run(check_tokens(plan, env))
+        if groups:
+            ui.error(ValidationFailed(groups, [], plan.secrets).format())
+            return 1
     # -debug pauses after every step, so builds run one at a time (as in Packer).
     parallel = 1 if (opts.debug or not opts.parallel) else opts.parallel_builds
     from kiln.engine.multi import run_builds
@@ -82,6 +89,15 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         run_builds(plan, ui, options, parallel=parallel, post_process=run_post_processors)
     )
     return 0 if all(r.error is None for r in results) else 1
+
+
+def _uses_vagrant_cloud(plan: Plan) -> bool:
+    return any(
+        step.type == "vagrant-cloud"
+        for build in plan.builds
+        for chain in build.post_processors
+        for step in chain
+    )
 
 
 async def _dry_run(plan: Plan, ui: Ui, options: RunOptions) -> int:

@@ -48,16 +48,19 @@ def decode_sections(
     An explicit zero value (`""`, `0`, `"0s"`, `[]`) of an option whose default is not zero
     becomes the default: Packer's Go structs cannot tell it from an unset key, and every
     `Prepare` fills such fields with the default (`"vnc_port_min": 0` means 5900). Booleans
-    are exempt (an explicit `false` is meaningful).
+    are exempt (an explicit `false` is meaningful), and so are options marked `keeps_zero`.
     """
     owners: dict[str, tuple[type, str, str | None]] = {}
     types: dict[tuple[type, str], Any] = {}
     defaults: dict[tuple[type, str], object] = {}
+    keeps_zero: set[tuple[type, str]] = set()
     for cls in classes:
         for row in option_specs(cls):
             owners.setdefault(row.name, (cls, row.name, None))
             types[(cls, row.name)] = row.type
             defaults[(cls, row.name)] = row.default
+            if row.spec.keeps_zero:
+                keeps_zero.add((cls, row.name))
             for alias, warning in row.spec.aliases:
                 owners.setdefault(alias, (cls, row.name, warning))
 
@@ -87,7 +90,12 @@ def decode_sections(
             result.warnings.append(alias_warning)
             alias_set.add(name)
         default = defaults[(cls, name)]
-        if _is_zero(decoded) and not isinstance(default, bool) and not _is_zero(default):
+        if (
+            _is_zero(decoded)
+            and not isinstance(default, bool)
+            and not _is_zero(default)
+            and (cls, name) not in keeps_zero
+        ):
             decoded = default  # Go cannot tell an explicit zero from unset: Prepare defaults it
         values[cls][name] = decoded
         result.explicit.add(name)
@@ -95,6 +103,19 @@ def decode_sections(
     for cls in classes:
         result.sections[cls] = cls(**values[cls])
     return result
+
+
+def apply_env_defaults(obj: T, env: Mapping[str, str]) -> T:
+    """`obj` with each empty option that names environment variables (`env=`) taken from
+    the first of them that is set."""
+    changes: dict[str, object] = {}
+    for row in option_specs(type(obj)):
+        if row.spec.env and _is_zero(getattr(obj, row.name)):
+            for name in row.spec.env:
+                if env.get(name):
+                    changes[row.name] = env[name]
+                    break
+    return replace(obj, **changes) if changes else obj
 
 
 def _is_zero(value: object) -> bool:

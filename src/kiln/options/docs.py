@@ -23,7 +23,7 @@ def _type_name(typ: Any) -> str:
         (inner,) = get_args(typ)
         return f"array of {_type_name(inner)}" if get_origin(inner) is None else "array of arrays"
     if origin is dict:
-        return "object of strings"
+        return "object of strings" if get_args(typ)[1] is str else "object of objects"
     if is_choice_enum(typ):
         return "string"
     names = {str: "string", int: "integer", bool: "boolean"}

@@ -64,6 +64,12 @@ class OptionSpec:
     inert: bool = False
     # Accepted by the loader, but setting it is an error: kiln does not implement it yet.
     unsupported: bool = False
+    # An explicit zero is a value, not "the default" (Packer checks whether the key was
+    # set, e.g. the vagrant post-processor's `compression_level: 0`).
+    keeps_zero: bool = False
+    # Environment variables read, in order, when the template leaves the option empty
+    # (Packer's Configure does this for e.g. vagrant-cloud's access_token).
+    env: tuple[str, ...] = ()
 
 
 def option(

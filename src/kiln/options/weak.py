@@ -183,6 +183,23 @@ def to_str_map(key: str, value: object) -> dict[str, str]:
     return {str(k): to_str(f"{key}.{k}", v) for k, v in value.items()}
 
 
+def to_object_map(key: str, value: object) -> dict[str, dict[str, object]]:
+    """An object of objects kept raw (e.g. the vagrant post-processor's `override`: provider
+    name → options, decoded later against the post-processor's own table)."""
+    if value is None or (isinstance(value, list) and not value):
+        return {}
+    if not isinstance(value, dict):
+        raise DecodeProblem(f"'{key}' expected an object of objects, got {json_kind(value)}")
+    result: dict[str, dict[str, object]] = {}
+    for name, inner in value.items():
+        if not isinstance(inner, dict):
+            raise DecodeProblem(
+                f"'{key}.{name}' expected an object of options, got {json_kind(inner)}"
+            )
+        result[str(name)] = dict(inner)
+    return result
+
+
 def to_qemu_img_args(key: str, value: object) -> QemuImgArgs:
     if value is None or value == []:
         return QemuImgArgs()
@@ -224,6 +241,8 @@ def convert(key: str, typ: Any, value: object) -> object:
         return to_int_list(key, value)
     if origin is list and args and get_origin(args[0]) is list:
         return to_str_list_list(key, value)
+    if origin is dict and args and args[1] is not str:
+        return to_object_map(key, value)
     if origin is dict:
         return to_str_map(key, value)
     raise TypeError(f"option {key!r} has an undecodable type {typ!r}")  # a kiln bug

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kiln.options.spec import option
 
@@ -69,3 +70,139 @@ class CompressConfig:
     )
     format: str = option("", section="compress", help="Force a format instead of the extension.")
     compression_level: int = option(6, section="compress", help="0 (none) to 9 (best).")
+
+
+VAGRANT_CLOUD_URL = "https://vagrantcloud.com/api/v1"
+
+
+@dataclass
+class VagrantConfig:
+    """`"type": "vagrant"`: turn the qemu image into a Vagrant box for the libvirt provider."""
+
+    compression_level: int = option(
+        -1,
+        section="vagrant",
+        since="1.6.6",
+        keeps_zero=True,
+        default_doc="`-1` (gzip's default, 6)",
+        help="gzip level of the box, 1 (fastest) to 9 (smallest); 0 writes an uncompressed tar.",
+    )
+    include: list[str] = option(
+        section="vagrant",
+        since="1.6.6",
+        factory=list,
+        help="Extra files put at the top of the box (by their base name), e.g. an "
+        "`info.json`; a `metadata.json` here replaces the generated one.",
+    )
+    output: str = option(
+        "packer_{{ .BuildName }}_{{.Provider}}.box",
+        section="vagrant",
+        since="1.6.6",
+        late=True,
+        help="The box file; `{{ .BuildName }}`, `{{ .Provider }}`, `{{ .ArtifactId }}` and "
+        "the build's values are filled in.",
+    )
+    vagrantfile_template: str = option(
+        "",
+        section="vagrant",
+        since="1.6.6",
+        help="A file whose contents (a Go template with the same values as `output`) are "
+        "appended to the box's Vagrantfile.",
+    )
+    vagrantfile_template_generated: bool = option(
+        False,
+        section="vagrant",
+        since="1.6.6",
+        help="The `vagrantfile_template` is made during the build: do not check at validate "
+        "time that it exists.",
+    )
+    provider_override: str = option(
+        "",
+        section="vagrant",
+        since="1.6.6",
+        default_doc="`libvirt` for the qemu builder",
+        help="The box's provider; kiln makes `libvirt` boxes (Packer's other providers need "
+        "their own builders).",
+    )
+    override: dict[str, dict[str, Any]] = option(
+        section="vagrant",
+        since="1.6.6",
+        factory=dict,
+        late=True,
+        help='Options by provider name (`{"libvirt": {"output": "…"}}`), applied over '
+        "the others when the box is for that provider.",
+    )
+
+
+@dataclass
+class VagrantCloudConfig:
+    """`"type": "vagrant-cloud"`: publish a box made by `vagrant` (or named by `artifice`)."""
+
+    box_tag: str = option(
+        "", section="vagrant-cloud", since="1.6.6", required=True, help="The box, as `user/name`."
+    )
+    version: str = option(
+        "",
+        section="vagrant-cloud",
+        since="1.6.6",
+        required=True,
+        help="The version to create or add to.",
+    )
+    version_description: str = option(
+        "", section="vagrant-cloud", since="1.6.6", help="Description of the version (Markdown)."
+    )
+    no_release: bool = option(
+        False,
+        section="vagrant-cloud",
+        since="1.6.6",
+        help="Leave the version unreleased after the upload.",
+    )
+    access_token: str = option(
+        "",
+        section="vagrant-cloud",
+        since="1.6.6",
+        secret=True,
+        env=("VAGRANT_CLOUD_TOKEN", "ATLAS_TOKEN"),
+        default_doc="`$VAGRANT_CLOUD_TOKEN`",
+        help="API token; required unless `vagrant_cloud_url` points elsewhere.",
+    )
+    vagrant_cloud_url: str = option(
+        VAGRANT_CLOUD_URL,
+        section="vagrant-cloud",
+        since="1.6.6",
+        help="Base URL of the Vagrant Cloud API.",
+    )
+    insecure_skip_tls_verify: bool = option(
+        False,
+        section="vagrant-cloud",
+        since="1.6.6",
+        help="Do not verify the server's TLS certificate (only for a `vagrant_cloud_url` other "
+        "than the default).",
+    )
+    box_download_url: str = option(
+        "",
+        section="vagrant-cloud",
+        since="1.6.6",
+        late=True,
+        help="Register this URL for the box instead of uploading it; `{{ .Provider }}` and "
+        "`{{ .ArtifactId }}` are filled in.",
+    )
+    no_direct_upload: bool = option(
+        False,
+        section="vagrant-cloud",
+        since="1.6.6",
+        help="Upload through the API server instead of directly to its storage.",
+    )
+
+
+@dataclass
+class ArtificeConfig:
+    """`"type": "artifice"`: make these files the artifact, in place of the build's."""
+
+    files: list[str] = option(
+        section="artifice",
+        since="1.6.6",
+        factory=list,
+        required=True,
+        help="The files (globs allowed) that become the artifact.",
+    )

@@ -35,6 +35,7 @@ class PostContext:
     force: bool = False
     cwd: Path = field(default_factory=Path.cwd)
     build_values: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # the environment kiln runs in
 
     @property
     def target(self) -> str:

@@ -105,7 +105,9 @@ async def run_post_processors(
     build_values = {str(k): str(v) for k, v in dict(values).items()}
 
     def make_ctx(step: StepPlan) -> PostContext:
-        return PostContext(plan, ui, step, force=options.force, build_values=build_values)
+        return PostContext(
+            plan, ui, step, force=options.force, build_values=build_values, env=options.env
+        )
 
     keep_original = False
     artifacts: list[Artifact] = []

@@ -13,13 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from kiln.engine.artifact import Artifact
-from kiln.postprocessors.checks import check_compress
+from kiln.postprocessors.artifice import run_artifice
+from kiln.postprocessors.checks import check_artifice, check_compress
 from kiln.postprocessors.checksum import run_checksum
 from kiln.postprocessors.compress import run_compress
-from kiln.postprocessors.config import ChecksumConfig, CompressConfig, ManifestConfig
+from kiln.postprocessors.config import (
+    ArtificeConfig,
+    ChecksumConfig,
+    CompressConfig,
+    ManifestConfig,
+    VagrantCloudConfig,
+    VagrantConfig,
+)
 from kiln.postprocessors.context import PostContext, PostResult
 from kiln.postprocessors.manifest import run_manifest
 from kiln.postprocessors.shell_local import run_shell_local_pp
+from kiln.postprocessors.vagrant import run_vagrant
+from kiln.postprocessors.vagrant_cloud import run_vagrant_cloud
+from kiln.postprocessors.vagrant_prepare import check_vagrant, check_vagrant_cloud
 from kiln.provisioners.checks import check_shell_local, no_checks
 from kiln.provisioners.config import ShellLocalConfig
 
@@ -44,5 +55,10 @@ POST_PROCESSORS: dict[str, PostProcessorType] = {
         PostProcessorType("checksum", ChecksumConfig, run_checksum),
         PostProcessorType("compress", CompressConfig, run_compress, check_compress),
         PostProcessorType("shell-local", ShellLocalConfig, run_shell_local_pp, check_shell_local),
+        PostProcessorType("vagrant", VagrantConfig, run_vagrant, check_vagrant),
+        PostProcessorType(
+            "vagrant-cloud", VagrantCloudConfig, run_vagrant_cloud, check_vagrant_cloud
+        ),
+        PostProcessorType("artifice", ArtificeConfig, run_artifice, check_artifice),
     )
 }

@@ -178,3 +178,12 @@ class BreakpointConfig:
 
     disable: bool = option(False, section="breakpoint", help="Skip this breakpoint.")
     note: str = option("", section="breakpoint", help="Text shown while paused.")
+
+
+@dataclass
+class SleepConfig:
+    """`"type": "sleep"`: wait, e.g. for a service the guest starts in the background."""
+
+    duration: Duration = option(
+        Duration(0.0, "0s"), section="sleep", since="1.6.6", help="How long to wait."
+    )

@@ -14,11 +14,18 @@ from typing import Any
 
 from kiln.provisioners.breakpoint import run_breakpoint
 from kiln.provisioners.checks import check_file, check_shell, check_shell_local, no_checks
-from kiln.provisioners.config import BreakpointConfig, FileConfig, ShellConfig, ShellLocalConfig
+from kiln.provisioners.config import (
+    BreakpointConfig,
+    FileConfig,
+    ShellConfig,
+    ShellLocalConfig,
+    SleepConfig,
+)
 from kiln.provisioners.context import ProvisionContext
 from kiln.provisioners.file import run_file
 from kiln.provisioners.shell import run_shell
 from kiln.provisioners.shell_local import run_shell_local
+from kiln.provisioners.sleep import run_sleep
 
 Run = Callable[[Any, ProvisionContext], Awaitable[None]]
 # Checks Packer's Prepare makes beyond decoding (files exist, …); run when the options
@@ -42,5 +49,6 @@ PROVISIONERS: dict[str, ProvisionerType] = {
         ProvisionerType("file", FileConfig, run_file, check_file),
         ProvisionerType("shell-local", ShellLocalConfig, run_shell_local, check_shell_local),
         ProvisionerType("breakpoint", BreakpointConfig, run_breakpoint),
+        ProvisionerType("sleep", SleepConfig, run_sleep),
     )
 }

@@ -37,6 +37,15 @@ class AccelChoice:
     cached: bool = False
 
 
+def packer_default_accelerator() -> str:
+    """Packer's default (builder/qemu/config.go at v1.6.6): `kvm` when /dev/kvm opens."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDONLY))
+    except OSError:
+        return "tcg"
+    return "kvm"
+
+
 def _boot_id() -> str:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()

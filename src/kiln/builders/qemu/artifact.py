@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiln.builders.qemu.accel import packer_default_accelerator
 from kiln.builders.qemu.generated_data import build_values
 from kiln.builders.qemu.state import QemuState
 from kiln.engine.artifact import Artifact
@@ -25,6 +26,9 @@ def make_artifact(state: QemuState) -> Artifact:
             "diskPaths": list(state.disk_paths),
             "diskType": c.format,
             "diskSize": c.disk_size,
-            "domainType": state.accelerator,
+            # What the vagrant post-processor's libvirt Vagrantfile names as the driver: the
+            # box runs on other hosts, so an unset accelerator is Packer's default there
+            # (kvm when /dev/kvm opens), not the TCG this host may have fallen back to.
+            "domainType": c.accelerator or packer_default_accelerator(),
         },
     )
