@@ -76,7 +76,7 @@ def test_vagrant_cloud_defaults(tmp_path: Path) -> None:
     p = plan(tmp_path, {"VAGRANT_CLOUD_TOKEN": TOKEN}, **{"post-processors": [pp]})
     c = p.builds[0].post_processors[0][0].config
     assert c.vagrant_cloud_url == VAGRANT_CLOUD_URL
-    assert c.access_token == ""  # read from the environment when the post-processor runs
+    assert c.access_token == TOKEN  # from the environment, as Packer's Configure does
     assert (c.no_release, c.no_direct_upload, c.insecure_skip_tls_verify) == (False,) * 3
     assert TOKEN in p.secrets  # the environment's token is a secret too
 
@@ -91,10 +91,15 @@ def test_vagrant_cloud_required_options(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("env", [{"VAGRANT_CLOUD_TOKEN": TOKEN}, {"ATLAS_TOKEN": TOKEN}])
+@pytest.mark.parametrize(
+    "env",
+    [{"VAGRANT_CLOUD_TOKEN": TOKEN}, {"ATLAS_TOKEN": TOKEN},
+     {"VAGRANT_CLOUD_TOKEN": TOKEN, "ATLAS_TOKEN": "older"}],
+)  # fmt: skip
 def test_vagrant_cloud_token_from_the_environment(tmp_path: Path, env: dict[str, str]) -> None:
     pp = {"type": "vagrant-cloud", "box_tag": "a/b", "version": "1"}
     p = plan(tmp_path, env, **{"post-processors": [pp]})
+    assert p.builds[0].post_processors[0][0].config.access_token == TOKEN
     assert TOKEN in p.secrets
 
 
