@@ -27,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,11 +64,11 @@ def make_image(source: Path, work: Path) -> Path:
     return image
 
 
-def timed(fn: object) -> tuple[float, float]:
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process and its children) of fn()."""
     before = os.times()
     start = time.monotonic()
-    fn()  # type: ignore[operator]
+    fn()
     wall = time.monotonic() - start
     after = os.times()
     cpu = sum(after[:4]) - sum(before[:4])
@@ -87,7 +89,7 @@ def main() -> int:
         image = work / "tiny.qcow2"
         if not image.exists():
             print(f"making the image from {args.source} ...", flush=True)
-            wall, _ = timed(lambda: make_image(args.source, work))
+            wall, _ = timed(partial(make_image, args.source, work))
             print(f"  {image.stat().st_size / MIB:.0f} MiB qcow2 in {wall:.0f} s", flush=True)
         size = image.stat().st_size
         meta = metadata_json({"provider": "libvirt", "format": "qcow2", "virtual_size": 8})
@@ -113,16 +115,16 @@ def main() -> int:
             print(f"round {round_no}: {size / MIB:.0f} MiB image, {os.cpu_count()} CPUs")
             out = work / "shell.box"
             shell = f"tar -cf - -C {stage} Vagrantfile box.img metadata.json | gzip -6 > {out}"
-            wall, cpu = timed(lambda: subprocess.run(["sh", "-c", shell], check=True))
+            wall, cpu = timed(partial(subprocess.run, ["sh", "-c", shell], check=True))
             record("tar | gzip -6", wall, cpu, out)
             out.unlink()
             copy = work / "copy.img"
-            wall, cpu = timed(lambda: shutil.copyfile(image, copy))
+            wall, cpu = timed(partial(shutil.copyfile, image, copy))
             record("cp (Packer's extra copy)", wall, cpu, None)
             copy.unlink()
             for level in levels:
                 out = work / f"kiln-{level}.box"
-                wall, cpu = timed(lambda: write_box(out, entries, level))
+                wall, cpu = timed(partial(write_box, out, entries, level))
                 record(f"kiln write_box, level {level}", wall, cpu, out)
                 out.unlink()
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
