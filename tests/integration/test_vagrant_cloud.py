@@ -455,3 +455,33 @@ def test_format_errors_is_packers() -> None:
     assert format_errors({"errors": ["a", {"version": "is bad"}, 3]}) == "a. version is bad. 3"
     assert format_errors({"nope": 1}) == ""
     assert format_errors(None) == ""
+
+
+def test_kiln_build_stops_before_any_vm_on_a_bad_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cloud: LocalCloud,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from kiln.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VAGRANT_CLOUD_TOKEN", "not-the-token-81b2")
+    template = {"builders": [BUILDER], "post-processors": [[VAGRANT, cloud_pp(cloud)]]}
+    (tmp_path / "t.json").write_text(json.dumps(template))
+    assert main(["build", "t.json"]) == 1
+    out = "".join(capsys.readouterr())
+    assert 'Error: Failed to prepare build: "qemu"' in out
+    assert (
+        "* post-processor 1.2 (vagrant-cloud): Failed to verify authentication token: "
+        "401 Unauthorized\n"
+    ) in out
+    assert "not-the-token-81b2" not in out
+    assert "Retrieving ISO" not in out  # nothing was started
+    assert calls(cloud) == ["GET authenticate"]
+    assert cloud.state.requests[0].authorization == "Bearer not-the-token-81b2"
+    # `kiln validate` stays offline
+    assert main(["validate", "t.json"]) == 0
+    assert calls(cloud) == ["GET authenticate"]
