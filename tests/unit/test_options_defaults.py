@@ -190,6 +190,52 @@ EXPECTED: dict[str, dict[str, object]] = {
     },
     "BreakpointConfig": {"disable": False, "note": ""},
     "SleepConfig": {"duration": Duration(0.0, "0s")},
+    # Packer 1.6.6 provisioner/ansible/provisioner.go, Config and Prepare's defaults.
+    "AnsibleConfig": {
+        "playbook_file": "",
+        "command": "ansible-playbook",
+        "extra_arguments": [],
+        "ansible_env_vars": [],
+        "ansible_ssh_extra_args": [],  # "-o IdentitiesOnly=yes" when empty (createCmdArgs)
+        "groups": [],
+        "empty_groups": [],
+        "host_alias": "default",
+        "user": "",  # the user running kiln (proxy) or the communicator's (direct)
+        "local_port": 0,
+        "ssh_host_key_file": "",
+        "ssh_authorized_key_file": "",
+        "sftp_command": "/usr/lib/sftp-server -e",  # adapter.go's default
+        "skip_version_check": False,
+        "use_sftp": False,
+        "inventory_directory": "",
+        "inventory_file_template": "",
+        "inventory_file": "",
+        "keep_inventory_file": False,
+        "galaxy_file": "",
+        "galaxy_command": "ansible-galaxy",
+        "galaxy_force_install": False,
+        "roles_path": "",
+        "collections_path": "",
+        "use_proxy": None,  # Trilean unset: the proxy, in 1.6.6
+    },
+    # Packer 1.6.6 provisioner/ansible-local/provisioner.go.
+    "AnsibleLocalConfig": {
+        "playbook_file": "",
+        "playbook_files": [],
+        "playbook_dir": "",
+        "playbook_paths": [],
+        "command": "ANSIBLE_FORCE_COLOR=1 PYTHONUNBUFFERED=1 ansible-playbook",
+        "extra_arguments": [],
+        "group_vars": "",
+        "host_vars": "",
+        "role_paths": [],
+        "staging_directory": "",  # /tmp/packer-provisioner-ansible-local/<uuid> at run time
+        "clean_staging_directory": False,
+        "inventory_file": "",
+        "inventory_groups": [],
+        "galaxy_file": "",
+        "galaxy_command": "ansible-galaxy",
+    },
     "CommonPostProcessorConfig": {"keep_input_artifact": False},
     "ManifestConfig": {
         "output": "packer-manifest.json",

@@ -302,7 +302,7 @@ def test_unknown_provisioner_type(tmp_path: Path) -> None:
         plan_steps(tmp_path, {"type": "shel", "inline": ["x"]})
     assert failed.value.groups[0][1] == [
         "provisioner 1: provisioner type 'shel' is not supported by kiln: use one of shell, "
-        'file, shell-local, breakpoint, sleep — did you mean "shell"?'
+        'file, shell-local, breakpoint, sleep, ansible, ansible-local — did you mean "shell"?'
     ]
 
 

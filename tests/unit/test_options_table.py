@@ -13,8 +13,8 @@ ROWS = [row for classes in option_sets().values() for cls in classes for row in 
 SECTIONS = {
     "iso", "output", "disk", "machine", "display", "boot", "http", "floppy", "cd", "shutdown",
     "communicator", "ssh", "winrm", "provisioner", "shell", "file", "shell-local", "breakpoint",
-    "post-processor", "manifest", "checksum", "compress", "sleep", "vagrant", "vagrant-cloud",
-    "artifice",
+    "ansible", "ansible-local", "post-processor", "manifest", "checksum", "compress", "sleep",
+    "vagrant", "vagrant-cloud", "artifice",
 }  # fmt: skip
 SINCE = re.compile(r"^(seed|1\.6\.6|plugin v\d+\.\d+\.\d+)$")
 
@@ -65,6 +65,7 @@ def test_required_options() -> None:
         "VagrantCloudConfig.box_tag",
         "VagrantCloudConfig.version",
         "ArtificeConfig.files",
+        "AnsibleConfig.playbook_file",
     }
 
 
@@ -75,6 +76,7 @@ def test_late_options_are_rendered_at_build_time() -> None:
         "QemuConfig.boot_steps",
         "ShellConfig.execute_command",
         "ShellLocalConfig.execute_command",
+        "AnsibleConfig.inventory_file_template",
         "ChecksumConfig.output",
         "CompressConfig.output",
         "VagrantConfig.output",

@@ -261,6 +261,21 @@ class SshCommunicator:
             raise self._disconnected("the command ended without an exit status")
         return status
 
+    async def start_process(self, command: str) -> asyncssh.SSHClientProcess[bytes]:
+        """Start `command` with binary stdin, stdout and stderr, without a terminal.
+
+        For relays (the ansible provisioner's SSH proxy): the caller feeds and drains the
+        streams, waits for it and closes it.
+        """
+        try:
+            return await self._on_connection(
+                lambda conn: conn.create_process(command, encoding=None)
+            )
+        except asyncssh.ChannelOpenError as exc:
+            raise SshError(
+                f"cannot start a command on {self.settings.target}: {exc.reason}"
+            ) from exc
+
     def _disconnected(self, detail: str) -> CommandDisconnected:
         return CommandDisconnected(
             f"The SSH connection to {self.settings.target} was lost while a command was "

@@ -26,6 +26,8 @@ def _type_name(typ: Any) -> str:
         return "object of strings" if get_args(typ)[1] is str else "object of objects"
     if is_choice_enum(typ):
         return "string"
+    if typ == bool | None:
+        return "boolean"
     names = {str: "string", int: "integer", bool: "boolean"}
     return names.get(typ, str(typ))
 

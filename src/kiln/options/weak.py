@@ -119,6 +119,13 @@ def to_bool(key: str, value: object) -> bool:
     raise DecodeProblem(f"'{key}' expected a boolean, got {json_kind(value)}")
 
 
+def to_trilean(key: str, value: object) -> bool | None:
+    """Packer's `config.Trilean`: unset (`null`, `""`) stays None, else a bool."""
+    if value is None or value == "":
+        return None
+    return to_bool(key, value)
+
+
 def to_duration(key: str, value: object) -> Duration:
     if value is None:
         return Duration(0.0, "0s")
@@ -225,6 +232,8 @@ def convert(key: str, typ: Any, value: object) -> object:
         return to_str(key, value)
     if typ is bool:
         return to_bool(key, value)
+    if typ == bool | None:
+        return to_trilean(key, value)
     if typ is int:
         return to_int(key, value)
     if typ is Duration:

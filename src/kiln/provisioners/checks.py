@@ -12,7 +12,14 @@ import os
 from pathlib import Path
 
 from kiln.envname import bad_name_message, bad_names
-from kiln.provisioners.config import Direction, FileConfig, ShellConfig, ShellLocalConfig
+from kiln.provisioners.config import (
+    AnsibleConfig,
+    AnsibleLocalConfig,
+    Direction,
+    FileConfig,
+    ShellConfig,
+    ShellLocalConfig,
+)
 
 # Packer's supportedSyslist (SDK shell-local/config.go).
 SUPPORTED_OS = ("darwin", "freebsd", "linux", "openbsd", "solaris", "windows")
@@ -104,3 +111,82 @@ def check_shell_local(config: ShellLocalConfig, cwd: Path) -> list[str]:
 
 def no_checks(config: object, cwd: Path) -> list[str]:
     return []
+
+
+def _stat_problem(key: str, name: str, cwd: Path, *, want_dir: bool) -> str | None:
+    """Packer's validateFileConfig / validateDirConfig for one path (relative to `cwd`)."""
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # `~user/x` for a user that does not exist
+        path = Path(name)
+    try:
+        is_dir = (path if path.is_absolute() else cwd / path).is_dir()
+        os.stat(path if path.is_absolute() else cwd / path)
+    except ValueError:
+        return f"{key}: {name!r} is invalid: a path cannot contain a NUL character"
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        return f"{key}: {name} is invalid: stat {name}: {reason}"
+    if want_dir and not is_dir:
+        return f"{key}: {name} must point to a directory"
+    if not want_dir and is_dir:
+        return f"{key}: {name} must point to a file"
+    return None
+
+
+def _file_problems(key: str, name: str, cwd: Path) -> list[str]:
+    if not name:
+        return [f"{key} must be specified."]
+    problem = _stat_problem(key, name, cwd, want_dir=False)
+    return [problem] if problem else []
+
+
+def _dir_problems(key: str, name: str, cwd: Path) -> list[str]:
+    problem = _stat_problem(key, name, cwd, want_dir=True)
+    return [problem] if problem else []
+
+
+def check_ansible(config: AnsibleConfig, cwd: Path) -> list[str]:
+    """Packer's ansible Prepare: files exist, the port is valid, Ansible answers."""
+    from kiln.provisioners.ansible_tools import current_user, version_error
+
+    errors = _file_problems("playbook_file", config.playbook_file, cwd)
+    for key in ("galaxy_file", "ssh_authorized_key_file", "ssh_host_key_file"):
+        name = getattr(config, key)
+        if name:
+            errors += _file_problems(key, name, cwd)
+    if not 0 <= config.local_port <= 65535:
+        errors.append(f"local_port: {config.local_port} must be a valid port")
+    if config.inventory_directory:
+        errors += _dir_problems("inventory_directory", config.inventory_directory, cwd)
+    if not config.skip_version_check:
+        problem = version_error(config.command, cwd)
+        if problem:
+            errors.append(problem)
+    if not config.user and not current_user():
+        errors.append("user: could not determine current user from environment.")
+    return errors
+
+
+def check_ansible_local(config: AnsibleLocalConfig, cwd: Path) -> list[str]:
+    """Packer's ansible-local Prepare: one of playbook_file/playbook_files, paths exist."""
+    errors: list[str] = []
+    if config.playbook_files and config.playbook_file:
+        errors.append("Either playbook_file or playbook_files can be specified, not both")
+    if not config.playbook_files and not config.playbook_file:
+        errors.append("Either playbook_file or playbook_files must be specified")
+    if config.playbook_file:
+        errors += _file_problems("playbook_file", config.playbook_file, cwd)
+    for name in config.playbook_files:
+        errors += _file_problems("playbook_files", name, cwd)
+    for key in ("inventory_file", "galaxy_file"):
+        if getattr(config, key):
+            errors += _file_problems(key, getattr(config, key), cwd)
+    for key in ("playbook_dir", "group_vars", "host_vars"):
+        if getattr(config, key):
+            errors += _dir_problems(key, getattr(config, key), cwd)
+    for name in config.playbook_paths:
+        errors += _dir_problems("playbook_paths", name, cwd)
+    for name in config.role_paths:
+        errors += _dir_problems("role_paths", name, cwd)
+    return errors

@@ -187,3 +187,255 @@ class SleepConfig:
     duration: Duration = option(
         Duration(0.0, "0s"), section="sleep", since="1.6.6", help="How long to wait."
     )
+
+
+@dataclass
+class AnsibleConfig:
+    """`"type": "ansible"`: run `ansible-playbook` on the kiln host against the guest."""
+
+    playbook_file: str = option(
+        "", section="ansible", since="1.6.6", required=True, help="The playbook to run."
+    )
+    command: str = option(
+        "ansible-playbook",
+        section="ansible",
+        since="1.6.6",
+        help="The program that runs the playbook (an executable, not a shell line); kiln "
+        "also finds `ansible-playbook` next to its own Python (a virtualenv).",
+    )
+    extra_arguments: list[str] = option(
+        section="ansible",
+        factory=list,
+        since="1.6.6",
+        help="More arguments for the command, passed as they are (no shell, no quoting).",
+    )
+    ansible_env_vars: list[str] = option(
+        section="ansible",
+        factory=list,
+        since="1.6.6",
+        help="`NAME=value` pairs added to the command's environment.",
+    )
+    ansible_ssh_extra_args: list[str] = option(
+        section="ansible",
+        factory=list,
+        since="1.6.6",
+        default_doc="`-o IdentitiesOnly=yes`",
+        help="`--ssh-extra-args` for Ansible when it logs in with a key (joined with spaces).",
+    )
+    groups: list[str] = option(
+        section="ansible",
+        factory=list,
+        since="1.6.6",
+        help="Inventory groups the host is put in.",
+    )
+    empty_groups: list[str] = option(
+        section="ansible",
+        factory=list,
+        since="1.6.6",
+        help="Inventory groups that are listed but left empty.",
+    )
+    host_alias: str = option(
+        "default", section="ansible", since="1.6.6", help="The host's name in the inventory."
+    )
+    user: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        default_doc="the user running kiln (with the proxy); the communicator's user (without)",
+        help="`ansible_user` in the inventory.",
+    )
+    local_port: int = option(
+        0,
+        section="ansible",
+        since="1.6.6",
+        default_doc="a free port",
+        help="First of ten ports tried for the SSH proxy.",
+    )
+    ssh_host_key_file: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        default_doc="a one-time key",
+        help="Private host key of the SSH proxy; without it host key checking is turned off "
+        "(`ANSIBLE_HOST_KEY_CHECKING=False`).",
+    )
+    ssh_authorized_key_file: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        default_doc="a one-time key",
+        help="Public key Ansible logs in to the SSH proxy with; without it kiln makes a key "
+        "pair and passes `-e ansible_ssh_private_key_file=...`.",
+    )
+    sftp_command: str = option(
+        "/usr/lib/sftp-server -e",
+        section="ansible",
+        since="1.6.6",
+        help="Command run on the guest for SFTP sessions through the proxy.",
+    )
+    skip_version_check: bool = option(
+        False,
+        section="ansible",
+        since="1.6.6",
+        help="Do not run `<command> --version` at validate time (Ansible installed later).",
+    )
+    use_sftp: bool = option(
+        False,
+        section="ansible",
+        since="1.6.6",
+        help="Let Ansible use SFTP (else `ANSIBLE_SCP_IF_SSH=True` is set).",
+    )
+    inventory_directory: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        default_doc="the temporary directory",
+        help="Where the generated inventory file is written (a directory with "
+        "`group_vars`/`host_vars` of your own).",
+    )
+    inventory_file_template: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        late=True,
+        default_doc="`{{ .HostAlias }} ansible_host={{ .Host }} ansible_user={{ .User }} "
+        "ansible_port={{ .Port }}\\n`",
+        help="The host line of the generated inventory; `{{ .HostAlias }}`, `{{ .Host }}`, "
+        "`{{ .User }}`, `{{ .Port }}` and the build's values are filled in.",
+    )
+    inventory_file: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        help="Use this inventory instead of generating one.",
+    )
+    keep_inventory_file: bool = option(
+        False, section="ansible", since="1.6.6", help="Keep the generated inventory file."
+    )
+    galaxy_file: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        help="Requirements file: `ansible-galaxy` installs its roles and collections first.",
+    )
+    galaxy_command: str = option(
+        "ansible-galaxy", section="ansible", since="1.6.6", help="The `ansible-galaxy` program."
+    )
+    galaxy_force_install: bool = option(
+        False, section="ansible", since="1.6.6", help="Pass `--force` to `ansible-galaxy`."
+    )
+    roles_path: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        help="`--roles-path` for `ansible-galaxy install`.",
+    )
+    collections_path: str = option(
+        "",
+        section="ansible",
+        since="1.6.6",
+        help="`--collections-path` for `ansible-galaxy collection install`.",
+    )
+    use_proxy: bool | None = option(
+        None,
+        section="ansible",
+        since="1.6.6",
+        default_doc="`true`",
+        help="Connect Ansible through kiln's local SSH proxy, which relays to the build's "
+        "SSH connection; `false`: straight to the guest's forwarded SSH port with the "
+        "build's key.",
+    )
+
+
+DEFAULT_ANSIBLE_LOCAL_COMMAND = "ANSIBLE_FORCE_COLOR=1 PYTHONUNBUFFERED=1 ansible-playbook"
+
+
+@dataclass
+class AnsibleLocalConfig:
+    """`"type": "ansible-local"`: upload playbooks and run Ansible inside the guest."""
+
+    playbook_file: str = option(
+        "",
+        section="ansible-local",
+        since="1.6.6",
+        help="The playbook to upload and run (or `playbook_files`).",
+    )
+    playbook_files: list[str] = option(
+        section="ansible-local",
+        since="1.6.6",
+        factory=list,
+        help="Playbooks to run in order (uploaded unless inside `playbook_dir`).",
+    )
+    playbook_dir: str = option(
+        "",
+        section="ansible-local",
+        since="1.6.6",
+        help="A directory uploaded as the staging directory first.",
+    )
+    playbook_paths: list[str] = option(
+        section="ansible-local",
+        since="1.6.6",
+        factory=list,
+        help="Directories uploaded to `<staging_directory>/playbooks`.",
+    )
+    command: str = option(
+        DEFAULT_ANSIBLE_LOCAL_COMMAND,
+        section="ansible-local",
+        since="1.6.6",
+        help="The guest's command line that runs a playbook (run by the guest's shell).",
+    )
+    extra_arguments: list[str] = option(
+        section="ansible-local",
+        since="1.6.6",
+        factory=list,
+        help="More arguments, joined with spaces into the guest's shell line (quote them).",
+    )
+    group_vars: str = option(
+        "", section="ansible-local", since="1.6.6", help="A `group_vars` directory to upload."
+    )
+    host_vars: str = option(
+        "", section="ansible-local", since="1.6.6", help="A `host_vars` directory to upload."
+    )
+    role_paths: list[str] = option(
+        section="ansible-local",
+        since="1.6.6",
+        factory=list,
+        help="Role directories uploaded to `<staging_directory>/roles`.",
+    )
+    staging_directory: str = option(
+        "",
+        section="ansible-local",
+        since="1.6.6",
+        default_doc="`/tmp/packer-provisioner-ansible-local/<uuid>`",
+        help="Where everything is uploaded in the guest.",
+    )
+    clean_staging_directory: bool = option(
+        False,
+        section="ansible-local",
+        since="1.6.6",
+        help="Remove the staging directory afterwards.",
+    )
+    inventory_file: str = option(
+        "",
+        section="ansible-local",
+        since="1.6.6",
+        help="An inventory to upload instead of the generated one.",
+    )
+    inventory_groups: list[str] = option(
+        section="ansible-local",
+        since="1.6.6",
+        factory=list,
+        help="Groups `127.0.0.1` is put in (a list, or one comma-separated string).",
+    )
+    galaxy_file: str = option(
+        "",
+        section="ansible-local",
+        since="1.6.6",
+        help="Requirements file uploaded and installed with `ansible-galaxy` in the guest.",
+    )
+    galaxy_command: str = option(
+        "ansible-galaxy",
+        section="ansible-local",
+        since="1.6.6",
+        help="The guest's `ansible-galaxy` command.",
+    )

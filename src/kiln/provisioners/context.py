@@ -55,6 +55,8 @@ class ProvisionContext:
     User, Password, SSHPublicKey, SSHPrivateKey, ConnType, PackerRunUUID, PackerHTTPAddr,
     PackerHTTPIP, PackerHTTPPort). `explicit` names the options the template set for the
     provisioner being run (some defaults depend on it, as in Packer's Prepare).
+    `ssh_private_key_file` is the communicator's `ssh_private_key_file` as the template set
+    it (Packer's generated `SSHPrivateKeyFile`; empty when kiln made a key).
     """
 
     plan: BuildInfo
@@ -65,6 +67,7 @@ class ProvisionContext:
     error: Callable[[str], None] = _ignore
     cwd: Path = field(default_factory=Path.cwd)
     explicit: frozenset[str] = frozenset()
+    ssh_private_key_file: str = ""
 
     def functions(self) -> dict[str, Any]:
         return self.plan.functions(self.build_values)

@@ -12,9 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiln.provisioners.ansible import run_ansible
+from kiln.provisioners.ansible_local import run_ansible_local
 from kiln.provisioners.breakpoint import run_breakpoint
-from kiln.provisioners.checks import check_file, check_shell, check_shell_local, no_checks
+from kiln.provisioners.checks import (
+    check_ansible,
+    check_ansible_local,
+    check_file,
+    check_shell,
+    check_shell_local,
+    no_checks,
+)
 from kiln.provisioners.config import (
+    AnsibleConfig,
+    AnsibleLocalConfig,
     BreakpointConfig,
     FileConfig,
     ShellConfig,
@@ -50,5 +61,9 @@ PROVISIONERS: dict[str, ProvisionerType] = {
         ProvisionerType("shell-local", ShellLocalConfig, run_shell_local, check_shell_local),
         ProvisionerType("breakpoint", BreakpointConfig, run_breakpoint),
         ProvisionerType("sleep", SleepConfig, run_sleep),
+        ProvisionerType("ansible", AnsibleConfig, run_ansible, check_ansible),
+        ProvisionerType(
+            "ansible-local", AnsibleLocalConfig, run_ansible_local, check_ansible_local
+        ),
     )
 }

@@ -20,6 +20,7 @@ def provision_context(state: QemuState) -> ProvisionContext:
         error=state.ui.error,
         comm=state.comm,
         build_values=build_values(state),
+        ssh_private_key_file=state.plan.comm.ssh_private_key_file,
     )
 
 
