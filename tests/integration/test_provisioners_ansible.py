@@ -11,6 +11,7 @@ Ansible's own state (~/.ansible, known_hosts) goes to a per-test HOME.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -31,10 +32,17 @@ from test_ssh_communicator import (  # noqa: F401 (fixtures)
     sshd_env,
 )
 
+from ansible_golden import PACKER_RECORD, Normalizer, materialize
 from kiln.communicator.adapter import SshAdapter
 from kiln.communicator.ssh import SshCommunicator
+from kiln.engine.provision import run_provisioner
 from kiln.provisioners.ansible import run_ansible
-from kiln.provisioners.ansible_local import run_ansible_local
+from kiln.provisioners.ansible_local import (
+    DEFAULT_STAGING,
+    go_join,
+    run_ansible_local,
+    time_ordered_uuid,
+)
 from kiln.provisioners.config import AnsibleConfig, AnsibleLocalConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from template_plans import build_of
@@ -108,9 +116,11 @@ async def run_client(
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
-def ssh_argv(adapter: SshAdapter, key: Path, *command: str, user: str = "ansible-user") -> list[str]:
-    return ["ssh", "-p", str(adapter.port), "-i", str(key), *SSH_OPTIONS,
-            f"{user}@127.0.0.1", *command]  # fmt: skip
+def ssh_argv(
+    adapter: SshAdapter, key: Path, *command: str, user: str = "ansible-user"
+) -> list[str]:
+    port = str(adapter.port)
+    return ["ssh", "-p", port, "-i", str(key), *SSH_OPTIONS, f"{user}@127.0.0.1", *command]
 
 
 # --------------------------------------------------------------------------------------
@@ -126,9 +136,10 @@ async def test_exec_relays_streams_and_exit_status(
         stdin=b"piped through\n" + bytes(range(256)) * 2000,
     )
     assert result.returncode == 3, result.stderr
-    assert result.stdout == b"piped through\n" + bytes(range(256)) * 2000 + (
-        sshd_env.user + "\n"
-    ).encode()
+    assert (
+        result.stdout
+        == b"piped through\n" + bytes(range(256)) * 2000 + (sshd_env.user + "\n").encode()
+    )
     assert result.stderr == b"to-err\n"
 
 
@@ -172,10 +183,9 @@ async def test_sftp_subsystem_runs_the_guest_sftp_server(
     local.write_bytes(os.urandom(300_000))
     batch = tmp_path / "batch"
     batch.write_text(f"put {local} {remote_dir}/up.bin\nget {remote_dir}/up.bin {tmp_path}/back\n")
-    result = await run_client(
-        ["sftp", "-P", str(adapter.port), "-i", str(client_key[1]), *SSH_OPTIONS,
-         "-b", str(batch), "ansible-user@127.0.0.1"]  # fmt: skip
-    )
+    port, key = str(adapter.port), str(client_key[1])
+    sftp = ["sftp", "-P", port, "-i", key, *SSH_OPTIONS, "-b", str(batch), "ansible-user@127.0.0.1"]
+    result = await run_client(sftp)
     assert result.returncode == 0, result.stderr
     assert (remote_dir / "up.bin").read_bytes() == local.read_bytes()
     assert (tmp_path / "back").read_bytes() == local.read_bytes()
@@ -241,7 +251,9 @@ class Seen:
         self.messages: list[str] = []
         self.errors: list[str] = []
 
-    def ctx(self, comm: SshCommunicator, cwd: Path, values: dict[str, str], **kw: Any) -> ProvisionContext:
+    def ctx(
+        self, comm: SshCommunicator, cwd: Path, values: dict[str, str], **kw: Any
+    ) -> ProvisionContext:
         return ProvisionContext(
             plan=build_of(cwd),
             say=self.said.append,
@@ -269,6 +281,7 @@ def values_for(env: SshdEnv, sshd: Sshd, **extra: str) -> dict[str, str]:
 
 def write_playbook(directory: Path, remote: Path, name: str, *, facts: bool = False) -> Path:
     playbook = directory / "play.yml"
+    content = "{{ packer_build_name }} {{ packer_builder_type }} {{ packer_http_addr }}"
     playbook.write_text(
         f"""- hosts: all
   gather_facts: {str(facts).lower()}
@@ -277,7 +290,7 @@ def write_playbook(directory: Path, remote: Path, name: str, *, facts: bool = Fa
   tasks:
     - copy:
         dest: "{remote}/{name}"
-        content: "{{{{ packer_build_name }}}} {{{{ packer_builder_type }}}} {{{{ packer_http_addr }}}}\\n"
+        content: "{content}\\n"
     - command: id -un
       register: who
     - debug:
@@ -412,3 +425,75 @@ async def test_ansible_local_uploads_and_runs_in_the_guest(
     assert (remote_dir / "local.txt").read_text() == "from group_vars via role on qemu\n"
     assert not staging.exists()
     assert seen.messages[-1] == f"Removing directory: {staging}"
+
+
+# --------------------------------------------------------------------------------------
+# ansible-local against what Packer 1.6.6 printed (tests/data/ansible/golden)
+# --------------------------------------------------------------------------------------
+
+PACKER: dict[str, Any] = json.loads(PACKER_RECORD.read_text())
+
+
+@pytest.mark.parametrize("index", [5, 6, 7, 9])
+async def test_ansible_local_says_and_runs_what_packer_does(
+    comm: SshCommunicator,
+    sshd_env: SshdEnv,
+    sshd: Sshd,
+    remote_dir: Path,
+    tmp_path: Path,
+    index: int,
+) -> None:
+    """Same provisioner, same messages and guest command lines as Packer 1.6.6's.
+
+    The guest paths under /tmp are moved into the test user's directory (and moved back
+    in the comparison): /tmp/al-staging, and the default staging directory's parent.
+    """
+    work = tmp_path / "work"
+    provisioners, _ = materialize(work, sys.executable)
+    pdef = dict(provisioners[index])
+    packer = PACKER["provisioners"][index]
+    assert pdef["type"] == packer["type"] == "ansible-local"
+    staging = pdef.get("staging_directory") or go_join(DEFAULT_STAGING, time_ordered_uuid())
+    pdef["staging_directory"] = str(remote_dir) + staging.removeprefix("/tmp")
+    plan = build_of(work, {"provisioners": [pdef]})
+    output: list[str] = []
+    ctx = ProvisionContext(
+        plan=plan,
+        say=output.append,
+        message=output.append,
+        error=output.append,
+        comm=comm,
+        build_values=values_for(sshd_env, sshd),
+        cwd=work,
+    )
+    failure = ""
+    try:
+        await run_provisioner(plan.provisioners[0], ctx)
+    except ProvisionerError as err:
+        failure = str(err)
+    norm = Normalizer(cwd=work, tmp=tmp_path, ssh_port=str(sshd.port), http_port="8123")
+    lines = [norm.text(line.replace(str(remote_dir), "/tmp")) for line in output]
+    expected = packer["output"]
+    if index == 9:  # ansible-playbook is not in the guest: the shell says so in its words
+        assert lines[-1].endswith("ansible-playbook: not found")
+        lines, expected = lines[:-1], expected[:-1]
+        assert failure == (
+            "provisioner 1 (ansible-local): Error executing Ansible: ANSIBLE_FORCE_COLOR=1 "
+            "PYTHONUNBUFFERED=1 ansible-playbook could not be found. Verify that it is "
+            "available on the\nPATH after connecting to the machine."
+        )
+    else:
+        assert not failure
+    assert lines == expected
+    # What was uploaded: Packer's shell provisioner listed it (provisioner 8's output).
+    listing = PACKER["provisioners"][8]["output"]
+    top = {5: "al-staging", 7: "al-three"}.get(index)
+    if top is not None:
+        root = Path(pdef["staging_directory"])
+        found = sorted(norm.text(f"{top}/{p.relative_to(root)}") for p in root.rglob("*"))
+        assert [top, *found] == [line for line in listing if line.split("/")[0] == top]
+    if index == 5:
+        (inventory,) = Path(pdef["staging_directory"]).glob("packer-provisioner-ansible-local*")
+        assert inventory.read_text() == "[a]\n127.0.0.1\n[b]\n127.0.0.1\n"
+    if index == 6:  # clean_staging_directory
+        assert not Path(pdef["staging_directory"]).exists()
