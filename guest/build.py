@@ -40,6 +40,7 @@ from tinyguest.assemble import (
 )
 from tinyguest.host import BuildError, log, sha256_file
 from tinyguest.libs import LibResolver
+from tinyguest.variants import VARIANTS, variant_packages
 
 REPO_ROOT = GUEST_DIR.parent
 SUMS_NAME = "SHA256SUMS"
@@ -57,7 +58,9 @@ def source_files() -> list[Path]:
     )
 
 
-def cache_key(records: dict[str, Package], kernel: Package) -> tuple[str, dict[str, object]]:
+def cache_key(
+    records: dict[str, Package], kernel: Package, variant: str | None = None
+) -> tuple[str, dict[str, object]]:
     """The result's cache key and the manifest it hashes (stored in the ISO as build.json)."""
     h = hashlib.sha256()
     for f in source_files():
@@ -70,6 +73,8 @@ def cache_key(records: dict[str, Package], kernel: Package) -> tuple[str, dict[s
         "sources": h.hexdigest(),
         "epoch": source_epoch(),
     }
+    if variant:
+        manifest["variant"] = variant
     key = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:24]
     return key, manifest
 
@@ -109,11 +114,13 @@ def prune_results(results: Path, keep: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build(out_dir: Path, cache: Path, force: bool) -> Path:
+def build(out_dir: Path, cache: Path, force: bool, variant: str | None = None) -> Path:
     start = time.monotonic()
     with locked(cache / "lock"):
-        records, kernel = resolve_packages(cache, all_packages(), KERNEL_META)
-        key, manifest = cache_key(records, kernel)
+        packages = [*all_packages(), *variant_packages(variant)]
+        memo = f"resolved-{variant}.json" if variant else "resolved.json"
+        records, kernel = resolve_packages(cache, packages, KERNEL_META, memo)
+        key, manifest = cache_key(records, kernel, variant)
         results = cache / "results"
         result = results / key / ISO_NAME
         if result.is_file() and (result.parent / SUMS_NAME).is_file() and not force:
@@ -157,10 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="package/result cache (default: $KILN_GUEST_CACHE or ~/.cache/kiln/guest)",
     )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="rebuild even if the cache is fresh")
+    parser.add_argument(
+        "--variant", choices=sorted(VARIANTS), default=None,
+        help="add packages for some tests (ansible: Python 3 and ansible-core); see README",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     cache = (args.cache or default_cache()).resolve()
     try:
-        iso = build(args.out.resolve(), cache, args.force)
+        iso = build(args.out.resolve(), cache, args.force, args.variant)
     except BuildError as exc:
         print(f"guest/build.py: error: {exc}", file=sys.stderr)
         return 1

@@ -58,6 +58,7 @@ __all__ = [
     "start_qemu",
     "text_to_qcodes",
     "tiny_iso",
+    "tiny_iso_ansible",
     "type_text",
     "wait_for_ssh",
 ]
@@ -84,10 +85,12 @@ class TinyIso:
         return f"sha256:{self.sha256}"
 
 
-def build_tiny_iso(out_dir: Path) -> TinyIso:
-    """Run ``guest/build.py --out out_dir`` (cache: ``$KILN_GUEST_CACHE``) and check its output."""
+def build_tiny_iso(out_dir: Path, variant: str | None = None) -> TinyIso:
+    """Run ``guest/build.py --out out_dir [--variant V]`` (cache: ``$KILN_GUEST_CACHE``) and
+    check its output."""
+    extra = ["--variant", variant] if variant else []
     proc = subprocess.run(
-        [sys.executable, str(GUEST_BUILD), "--out", str(out_dir)],
+        [sys.executable, str(GUEST_BUILD), "--out", str(out_dir), *extra],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -110,6 +113,13 @@ def build_tiny_iso(out_dir: Path) -> TinyIso:
 def tiny_iso(tmp_path_factory: pytest.TempPathFactory) -> TinyIso:
     """The test guest's installer ISO, built (or taken from the cache) once per session."""
     return build_tiny_iso(tmp_path_factory.mktemp("tiny-guest"))
+
+
+@pytest.fixture(scope="session")
+def tiny_iso_ansible(tmp_path_factory: pytest.TempPathFactory) -> TinyIso:
+    """The test guest with Python 3 and ansible-core (``--variant ansible``), built (or taken
+    from the cache) only when a test asks for it."""
+    return build_tiny_iso(tmp_path_factory.mktemp("tiny-guest-ansible"), variant="ansible")
 
 
 # ---------------------------------------------------------------------------------------------

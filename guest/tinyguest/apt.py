@@ -152,10 +152,10 @@ def apt_fingerprint(salt: str) -> str:
 
 
 def resolve_packages(
-    cache: Path, packages: Sequence[str], kernel_meta: str
+    cache: Path, packages: Sequence[str], kernel_meta: str, memo_name: str = "resolved.json"
 ) -> tuple[dict[str, Package], Package]:
-    """`resolve_candidates`, memoised in `cache` while apt's state is unchanged."""
-    memo = cache / "resolved.json"
+    """`resolve_candidates`, memoised in `cache/memo_name` while apt's state is unchanged."""
+    memo = cache / memo_name
     salt = json.dumps([sorted(packages), kernel_meta])
     fingerprint = apt_fingerprint(salt)
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):

@@ -13,6 +13,7 @@ from .host import BuildError, run
 from .kmod import module_closure
 from .libs import LibResolver
 from .tree import Tree, write_cpio, write_tree
+from .variants import extra_tar
 
 GUEST_DIR = Path(__file__).resolve().parent.parent
 ROOTFS_DIR = GUEST_DIR / "rootfs"  # copied into the initramfs as is
@@ -179,6 +180,9 @@ def build_iso(
     iso.file("kiln/vmlinuz", vmlinuz.read_bytes())
     iso.file("kiln/initrd.gz", initrd)
     iso.file("kiln/build.json", (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    variant = manifest.get("variant")
+    if isinstance(variant, str):  # unpacked onto the disk by the installer
+        iso.file("kiln/extra.tar", extra_tar(resolver, records, variant, source_epoch()))
     for pkg_name, rel in (ISOLINUX_BIN, LDLINUX_C32):
         iso.file(f"isolinux/{Path(rel).name}", (resolver.package_root(pkg_name) / rel).read_bytes())
     for f in sorted(ISO_DIR.glob("*")):
