@@ -16,14 +16,12 @@ Ansible's output streamed as it comes. Two ways to reach the guest:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiln import proc
 from kiln.errors import KilnError
 from kiln.provisioners.ansible_args import (
     command_args,
@@ -46,7 +44,7 @@ from kiln.provisioners.ansible_tools import (
 from kiln.provisioners.config import AnsibleConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.shell import require_comm
-from kiln.template import render
+from kiln.template.engine import render
 
 if TYPE_CHECKING:
     import asyncssh
@@ -106,6 +104,8 @@ async def run_ansible(config: AnsibleConfig, ctx: ProvisionContext) -> None:
 
 async def _major_version(command: str, cwd: Path) -> int:
     """The major version found at validate time, or asked for now."""
+    from kiln import proc
+
     version = known_version(command, cwd)
     if version is None:
         path = find_command(command, cwd)
@@ -165,6 +165,8 @@ async def _start_proxy(
 async def _user_key(config: AnsibleConfig, ctx: ProvisionContext) -> tuple[asyncssh.SSHKey, str]:
     """newUserKey: the key Ansible logs in to the proxy with, and its private key file
     ("" when the template gave `ssh_authorized_key_file`)."""
+    import asyncio
+
     import asyncssh
 
     if config.ssh_authorized_key_file:
@@ -190,6 +192,8 @@ async def _user_key(config: AnsibleConfig, ctx: ProvisionContext) -> tuple[async
 
 async def _host_key(config: AnsibleConfig, ctx: ProvisionContext) -> asyncssh.SSHKey:
     """newSigner: the proxy's host key, from `ssh_host_key_file` or made for this run."""
+    import asyncio
+
     import asyncssh
 
     if not config.ssh_host_key_file:
@@ -266,6 +270,8 @@ async def _execute(
     use_proxy: bool,
 ) -> None:
     """executeAnsible: ansible-galaxy first if asked, then the playbook."""
+    from kiln import proc
+
     playbook = os.path.normpath(ctx.resolve(config.playbook_file))
     if config.galaxy_file:
         await _galaxy(config, ctx)
@@ -288,7 +294,9 @@ async def _execute(
             f'Error executing Ansible: exec: "{config.command}": executable file not found in '
             f"$PATH: {INSTALL_HINT}"
         )
-    env = dict(pair.split("=", 1) for pair in env_vars if "=" in pair)
+    # Packer: the command gets kiln's environment plus `env_vars` (and kiln's UTF-8 locale
+    # when none is set, which Ansible requires).
+    env = proc.inherited_env(dict(pair.split("=", 1) for pair in env_vars if "=" in pair))
     failures: list[str] = []
 
     def show(line: str) -> None:
@@ -312,6 +320,8 @@ async def _execute(
 
 
 async def _galaxy(config: AnsibleConfig, ctx: ProvisionContext) -> None:
+    from kiln import proc
+
     try:
         requirements = ctx.resolve(config.galaxy_file).read_text(errors="replace")
     except OSError as err:

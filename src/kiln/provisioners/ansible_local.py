@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import secrets
 import struct
 import time
 from collections.abc import Awaitable
@@ -39,7 +38,7 @@ NOT_FOUND_STATUS = 127
 def time_ordered_uuid(now: float | None = None) -> str:
     """Packer's uuid.TimeOrderedUUID: 32 bits of Unix time, then 96 random bits."""
     unix = int(time.time() if now is None else now) & 0xFFFFFFFF
-    b = secrets.token_bytes(12)
+    b = os.urandom(12)
     tail = struct.unpack(">I", b[8:])[0]
     return f"{unix:08x}-{b[0:2].hex()}-{b[2:4].hex()}-{b[4:6].hex()}-{b[6:8].hex()}{tail:08x}"
 

@@ -1,15 +1,13 @@
 """The host side of the Ansible provisioners: finding `ansible-playbook`, its version,
-the user running kiln, and temporary files named as Packer names them."""
+the user running kiln, and temporary files named as Packer names them.
+
+`kiln validate` loads this module: what only a check or a build needs is imported there.
+"""
 
 from __future__ import annotations
 
 import os
-import pwd
-import random
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from kiln.provisioners.ansible_args import major_version, parse_version
@@ -26,6 +24,8 @@ def find_command(command: str, cwd: Path) -> str | None:
     """Where `command` is, as Go's exec.Command finds it: a name is looked up on PATH, a
     path is taken as is (relative to `cwd`). A name missing from PATH is also looked for
     next to kiln's Python, where `pip install 'kiln[ansible]'` puts `ansible-playbook`."""
+    import shutil
+
     if os.sep in command:
         path = Path(command).expanduser()
         path = path if path.is_absolute() else cwd / path
@@ -47,6 +47,8 @@ def version_error(command: str, cwd: Path) -> str | None:
         )
     if path in _VERSIONS:
         return None
+    import subprocess
+
     try:
         proc = subprocess.run(
             [path, "--version"],
@@ -85,6 +87,8 @@ def known_version(command: str, cwd: Path) -> str | None:
 
 def current_user() -> str:
     """The user running kiln (Go's user.Current: the password database, not $USER)."""
+    import pwd
+
     try:
         return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
@@ -94,6 +98,9 @@ def current_user() -> str:
 def go_temp_file(directory: str | Path, prefix: str) -> Path:
     """Create an empty 0600 file named as Go's ioutil.TempFile names it: `prefix` and a
     random number (`/tmp/packer-provisioner-ansible3632805123`)."""
+    import random
+    import tempfile
+
     base = Path(directory) if str(directory) else Path(tempfile.gettempdir())
     for _ in range(10000):
         path = base / f"{prefix}{random.randrange(1 << 32)}"
