@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -497,3 +498,50 @@ async def test_ansible_local_says_and_runs_what_packer_does(
         assert inventory.read_text() == "[a]\n127.0.0.1\n[b]\n127.0.0.1\n"
     if index == 6:  # clean_staging_directory
         assert not Path(pdef["staging_directory"]).exists()
+
+
+async def test_ansible_local_errors(
+    comm: SshCommunicator,
+    sshd_env: SshdEnv,
+    sshd: Sshd,
+    remote_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    (tmp_path / "play.yml").write_text("- hosts: all\n")
+    (tmp_path / "req.yml").write_text("roles: []\n")
+    seen = Seen()
+    values = values_for(sshd_env, sshd)
+
+    async def fails(**options: Any) -> str:
+        config = AnsibleLocalConfig(**options)
+        with pytest.raises(ProvisionerError) as failed:
+            await run_ansible_local(config, seen.ctx(comm, tmp_path, values))
+        return str(failed.value)
+
+    staging = str(remote_dir / "st")
+    assert await fails(playbook_file="play.yml", staging_directory="/proc/kiln-nope") == (
+        "Error creating staging directory: Non-zero exit status. See output above for more "
+        "information."
+    )
+    assert await fails(playbook_file="play.yml", staging_directory=staging, command="false") == (
+        "Error executing Ansible: Non-zero exit status: 1"
+    )
+    assert await fails(
+        playbook_file="play.yml",
+        staging_directory=staging,
+        galaxy_file="req.yml",
+        galaxy_command="false",
+    ) == ("Error executing Ansible: Error executing Ansible Galaxy: Non-zero exit status: 1")
+    assert await fails(playbook_file="gone.yml", staging_directory=staging) == (
+        "Error uploading main playbook: Error opening: open gone.yml: no such file or directory"
+    )
+    message = await fails(
+        playbook_file="play.yml", staging_directory=staging, group_vars="no-such-dir"
+    )
+    assert message.startswith("Error uploading group_vars directory: ")
+    assert list(scratch.iterdir()) == []  # the generated inventory never outlives the run
