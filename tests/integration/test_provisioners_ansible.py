@@ -301,10 +301,29 @@ def write_playbook(directory: Path, remote: Path, name: str, *, facts: bool = Fa
     return playbook
 
 
-def site_packages() -> str:
+# What `python3 -m ansible.cli.playbook` needs from kiln's environment.
+ANSIBLE_PACKAGES = ("ansible", "jinja2", "markupsafe", "yaml", "_yaml", "packaging", "resolvelib")
+
+
+@pytest.fixture(scope="session")
+def guest_pythonpath(sshd_env: SshdEnv) -> str:
+    """ansible-core and its dependencies copied where the test user can read them (kiln's
+    environment may sit under a directory only root can enter), with their metadata."""
     import sysconfig
 
-    return sysconfig.get_paths()["purelib"]
+    site = Path(sysconfig.get_paths()["purelib"])
+    target = sshd_env.root / "pylib"
+    for entry in site.iterdir():
+        name = entry.name.split("-")[0].lower()
+        if name in ANSIBLE_PACKAGES or (
+            entry.suffix == ".dist-info"
+            and name
+            in ("ansible_core", "jinja2", "markupsafe", "pyyaml", "packaging", "resolvelib")
+        ):
+            shutil.copytree(
+                entry, target / entry.name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+    return str(target)
 
 
 @pytest.fixture
@@ -395,7 +414,7 @@ async def test_ansible_local_uploads_and_runs_in_the_guest(
     sshd: Sshd,
     remote_dir: Path,
     tmp_path: Path,
-    ansible_command: str,
+    guest_pythonpath: str,
 ) -> None:
     """The "guest" is this machine: the throwaway user runs the ansible-core kiln's Python
     has, with the system's Python (kiln's may sit where that user cannot read)."""
@@ -418,7 +437,7 @@ async def test_ansible_local_uploads_and_runs_in_the_guest(
         group_vars="group_vars",
         role_paths=["roles/writer"],
         staging_directory=str(staging),
-        command=f"HOME={remote_dir} ANSIBLE_NOCOLOR=1 PYTHONPATH={site_packages()} "
+        command=f"HOME={remote_dir} ANSIBLE_NOCOLOR=1 PYTHONPATH={guest_pythonpath} "
         "/usr/bin/python3 -m ansible.cli.playbook",
         clean_staging_directory=True,
     )
