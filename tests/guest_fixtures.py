@@ -5,6 +5,8 @@ module gives tests:
 
 * ``tiny_iso`` (session fixture): the installer ISO, built once per session into the session's
   temp dir (packages and results are cached in ``$KILN_GUEST_CACHE`` or ``~/.cache/kiln/guest``).
+* ``tiny_iso_ansible`` (session fixture): the same with Python 3 and ansible-core
+  (``guest/build.py --variant ansible``), built only for the tests that ask for it.
 * ``serve_directory``: a threaded HTTP server for a directory (the guest reaches it at
   ``10.0.2.2:<port>`` through QEMU user networking), with an access log.
 * ``QemuVM`` / ``start_qemu``: a raw ``qemu-system-x86_64`` (TCG) with a QMP socket and a serial
