@@ -170,6 +170,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             comm=prepared.comm,
             func_context=func_ctx,
             builder=QEMU,
+            template_path=str(tpl.path.resolve()) if str(tpl.path) else "",
         )
         step_funcs = build.functions({k: f"<build {k}>" for k in BUILD_VALUE_NAMES})
         for pdef in tpl.provisioners:

@@ -2,7 +2,9 @@
 
 Packer uses Go's `flag` package: `-flag` and `--flag` are the same, values come as
 `-flag=value` or `-flag value`, and booleans only take a value with `=`
-(`-color=false`). kiln also accepts flags after the template path, which Go does not.
+(`-color=false`). kiln's `-checkpoint` is a boolean that also takes `=refresh`: like a
+boolean, it takes a value only with `=`. kiln also accepts flags after the template path,
+which Go does not.
 `normalize_argv` reads argv the Go way (with Go's messages for unknown flags and missing
 values) and rewrites it into argparse's conventions; argparse then builds the namespace.
 """
@@ -34,7 +36,7 @@ class HelpRequested(Exception):
 @dataclass(frozen=True, slots=True)
 class Flag:
     name: str
-    kind: str  # "bool" | "str" | "int" | "list" (repeatable)
+    kind: str  # "bool" | "str" | "int" | "list" (repeatable) | "mode" (bare: "true")
     help: str
     choices: tuple[str, ...] = ()
     default: object = None
@@ -69,6 +71,17 @@ BUILD_FLAGS = (
     Flag("parallel", "bool", "Deprecated: -parallel=false means -parallel-builds=1.",
          default=True, shown="-parallel=false"),
     Flag("dry-run", "bool", "Print the qemu-img and QEMU command lines without running them."),
+    Flag("checkpoint", "mode", "Install checkpoints: resume from the machine as a build with "
+         "the same install inputs left it when SSH first connected, or install and save one "
+         "(=refresh: install and replace it). The install is frozen at that time: packages it "
+         "downloaded are not updated (see -checkpoint-max-age). Also KILN_CHECKPOINT=1.",
+         choices=("true", "false", "refresh"), shown="-checkpoint[=refresh]"),
+    Flag("checkpoint-max-age", "str", "Do not resume from a checkpoint older than this "
+         "(e.g. 36h, 7d); install and replace it.", shown="-checkpoint-max-age=DURATION"),
+)  # fmt: skip
+CHECKPOINTS_FLAGS = (
+    Flag("older-than", "str", "prune: only checkpoints older than this (e.g. 7d, 36h).",
+         shown="-older-than=DURATION"),
 )  # fmt: skip
 VALIDATE_FLAGS = (
     *COMMON_VAR_FLAGS,
@@ -78,9 +91,14 @@ VERBS = {
     "build": ("Build images from a template.", BUILD_FLAGS),
     "validate": ("Check that a template is valid.", VALIDATE_FLAGS),
     "inspect": ("Show a template's variables, builds, provisioners and post-processors.", ()),
+    "checkpoints": (
+        "List install checkpoints; `prune` deletes them (all, or -older-than).",
+        CHECKPOINTS_FLAGS,
+    ),
     "version": ("Print kiln's version.", ()),
 }
 TAKES_TEMPLATE = ("build", "validate", "inspect")
+CHECKPOINT_ACTIONS = ("list", "prune")
 
 
 def _all_flags(verb_flags: Sequence[Flag]) -> dict[str, Flag]:
@@ -91,6 +109,8 @@ def usage(verb: str) -> str:
     """The verb's help text, laid out like Packer's."""
     summary, verb_flags = VERBS[verb]
     operand = " TEMPLATE" if verb in TAKES_TEMPLATE else ""
+    if verb == "checkpoints":
+        operand = " [list|prune]"
     flags = sorted((*GLOBAL_FLAGS, *verb_flags), key=lambda f: f.name)
     shown = [f.shown or (f"-{f.name}" if f.kind == "bool" else f"-{f.name}=VALUE") for f in flags]
     width = min(max(len(s) for s in shown), 22) + 2
@@ -138,6 +158,11 @@ def normalize_argv(argv: Sequence[str], flags: dict[str, Flag], verb: str = "") 
             on = _bool_value(name, value) if eq else True
             out.append(f"--{name}" if on else f"--no-{name}")
             continue
+        if flag.kind == "mode":
+            mode = value.lower() if eq else "true"
+            mode = "true" if mode in _TRUE else "false" if mode in _FALSE else mode
+            out.append(f"--{name}={mode}")
+            continue
         if not eq:
             if not rest:
                 raise UsageError(f"flag needs an argument: -{name}")
@@ -169,6 +194,8 @@ def make_parser(verb: str) -> argparse.ArgumentParser:
             parser.add_argument(f"--{flag.name}", dest=dest, default=flag.default)
     if verb in TAKES_TEMPLATE:
         parser.add_argument("template")
+    if verb == "checkpoints":
+        parser.add_argument("action", nargs="?", default="list")
     return parser
 
 
@@ -195,8 +222,15 @@ def parse_args(verb: str, argv: Sequence[str]) -> argparse.Namespace:
     if extra:
         hint = " (one template per run)" if verb in TAKES_TEMPLATE else ""
         raise UsageError(f"unexpected argument(s): {' '.join(extra)}{hint}")
+    if verb == "checkpoints" and opts.action not in CHECKPOINT_ACTIONS:
+        raise UsageError(
+            f"unknown action {opts.action!r}: use list or prune"
+            + did_you_mean(opts.action, CHECKPOINT_ACTIONS)
+        )
     for flag in VERBS[verb][1]:
         value = getattr(opts, flag.name.replace("-", "_"))
+        if flag.kind == "mode" and value is None:
+            continue
         if flag.choices and value not in flag.choices:
             raise UsageError(
                 f'invalid value "{value}" for flag -{flag.name}: use one of '
@@ -221,3 +255,21 @@ def parse_cli_vars(values: Sequence[str]) -> dict[str, str]:
             raise UsageError(f"-var {item!r}: expected -var 'name=value'")
         out[name] = value
     return out
+
+
+def parse_age(name: str, text: str) -> float:
+    """A duration flag in seconds: Go's durations (`36h`, `90m`) plus whole days (`7d`)."""
+    from kiln.golang.duration import DurationError, parse_go_duration
+
+    stripped = text.strip()
+    if stripped[:-1].isdigit() and stripped.endswith("d"):
+        return int(stripped[:-1]) * 86400.0
+    try:
+        seconds = parse_go_duration(stripped)
+    except DurationError as err:
+        raise UsageError(
+            f'invalid value "{text}" for flag -{name}: {err} (use e.g. 7d, 36h or 90m)'
+        ) from None
+    if seconds < 0:
+        raise UsageError(f'invalid value "{text}" for flag -{name}: a duration cannot be negative')
+    return seconds

@@ -9,9 +9,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from kiln.cli.args import UsageError, parse_age
 from kiln.cli.common import make_ui, plan_options, print_warnings
 from kiln.engine.on_error import OnError
-from kiln.engine.options import RunOptions
+from kiln.engine.options import CheckpointMode, RunOptions
 from kiln.engine.plan import Plan
 from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan
@@ -48,7 +49,32 @@ def _ask(build: str, error: str) -> str:
         sys.stderr.write("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step? ")
 
 
+def checkpoint_mode(flag: str | None, env: Mapping[str, str]) -> CheckpointMode:
+    """`-checkpoint[=refresh|false]`, else `KILN_CHECKPOINT` (1/true/refresh/0/false)."""
+    value = flag
+    if value is None:
+        value = env.get("KILN_CHECKPOINT", "").strip().lower()
+        if value in ("", "0", "f", "false", "off"):
+            return CheckpointMode.OFF
+        if value in ("1", "t", "true", "on"):
+            value = "true"
+        elif value != "refresh":
+            raise UsageError(
+                f"KILN_CHECKPOINT={value!r} is not understood: use 1 (use or save "
+                "checkpoints), refresh, or 0"
+            )
+    if value == "refresh":
+        return CheckpointMode.REFRESH
+    return CheckpointMode.USE if value == "true" else CheckpointMode.OFF
+
+
 def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
+    checkpoint = checkpoint_mode(opts.checkpoint, env)
+    max_age = None
+    if opts.checkpoint_max_age is not None:
+        max_age = parse_age("checkpoint-max-age", opts.checkpoint_max_age)
+        if checkpoint == CheckpointMode.OFF:
+            raise UsageError("-checkpoint-max-age needs -checkpoint (or KILN_CHECKPOINT=1)")
     ui = make_ui(opts, env)
     tpl = load_template(opts.template)
     try:
@@ -70,6 +96,8 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         failure_root=Path(env.get("KILN_FAILURE_DIR") or _state_home(env) / "failures"),
         env=dict(env),
         ask=_ask,
+        checkpoint=checkpoint,
+        checkpoint_max_age=max_age,
     )
     if opts.dry_run:
         return asyncio.run(_dry_run(plan, ui, options))

@@ -22,6 +22,7 @@ kiln builds QEMU/KVM machine images from Packer templates.
 
 Available commands are:
     build       build image(s) from template
+    checkpoints list (or prune) the install checkpoints of -checkpoint builds
     inspect     see components of a template
     validate    check that a template is valid
     version     Prints the kiln version
@@ -103,6 +104,12 @@ def _inspect(opts: argparse.Namespace) -> int:
     return run_inspect(opts)
 
 
+def _checkpoints(opts: argparse.Namespace) -> int:
+    from kiln.cli.checkpoints import run_checkpoints
+
+    return run_checkpoints(opts, dict(os.environ))
+
+
 def _build(opts: argparse.Namespace) -> int:
     from kiln.cli.build import run_build
 
@@ -114,4 +121,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _validate,
     "inspect": _inspect,
     "build": _build,
+    "checkpoints": _checkpoints,
 }

@@ -30,8 +30,12 @@ class Builder(Protocol[S]):
     # Files in the build's work directory that explain a failure (kept on error).
     forensic_files: Sequence[str]
 
-    def steps(self) -> Sequence[tuple[str, Step[S]]]:
-        """(name for timings and -debug, step), in the order they run."""
+    def steps(self, state: S) -> Sequence[tuple[str, Step[S]]]:
+        """(name for timings and -debug, step), in the order they run.
+
+        The list may depend on the build's options (as Packer's builders add steps only
+        when a feature is on), so a feature that is off adds no step and no timing line.
+        """
         ...
 
     def new_state(

@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from kiln import proc
 from kiln.errors import KilnError
 from kiln.net.interfaces import interface_address
 from kiln.net.ports import ReservedPort, reserve_port
@@ -29,6 +30,10 @@ WORK_PLACEHOLDER = Path("$KILN_WORK")  # the build's private temp dir
 BRIDGE_PLACEHOLDER = "$KILN_BRIDGE_IP"  # the bridge's address, when the bridge is not here
 
 
+def copy_sparse_argv(src: str, dst: str) -> list[str]:
+    return ["cp", "--sparse=always", "--reflink=auto", src, dst]
+
+
 class HostDriver:
     """The real thing, for what any build does on the host."""
 
@@ -37,6 +42,11 @@ class HostDriver:
 
     async def copy_file(self, src: str, dst: str) -> None:
         await asyncio.to_thread(shutil.copyfile, src, dst)
+
+    async def copy_sparse(self, src: str, dst: str) -> None:
+        """Copy a disk image keeping its holes (and sharing its blocks where the file
+        system can: `--reflink=auto`)."""
+        await proc.run(copy_sparse_argv(src, dst), what="cp")
 
     def replace_file(self, src: str, dst: str) -> None:
         os.replace(src, dst)
@@ -110,6 +120,9 @@ class HostRecorder(HostDriver):
 
     async def copy_file(self, src: str, dst: str) -> None:
         self.record(["cp", src, dst])
+
+    async def copy_sparse(self, src: str, dst: str) -> None:
+        self.record(copy_sparse_argv(src, dst))
 
     def replace_file(self, src: str, dst: str) -> None:
         return None

@@ -52,6 +52,7 @@ class BuildPlan(Generic[C]):
     # The kiln.engine.builder.Builder that runs it (typed loosely: the protocol refers to
     # this class).
     builder: Any = field(default=None, kw_only=True)
+    template_path: str = field(default="", kw_only=True)  # absolute; "" when not from a file
 
     def functions(self, build_values: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Template functions for late rendering, with real `build` values once known."""

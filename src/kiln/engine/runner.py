@@ -65,7 +65,7 @@ async def run_build(plan: BuildPlan[Any], ui: Ui, options: RunOptions) -> BuildR
 
 async def _run_steps(state: BuildState[Any], builder: Builder[Any]) -> None:
     async with AsyncExitStack() as stack:
-        for name, step in builder.steps():
+        for name, step in builder.steps(state):
             while True:
                 began = time.monotonic()
                 try:

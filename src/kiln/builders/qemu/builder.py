@@ -37,11 +37,18 @@ FORENSIC_FILES = (
 
 
 # The steps that talk to the running guest: a dry run, which starts no guest, skips them.
-GUEST_STEPS = frozenset({"boot command", "wait for ssh", "provision", "shutdown"})
+GUEST_STEPS = frozenset(
+    {"resume", "boot command", "wait for ssh", "checkpoint", "provision", "shutdown"}
+)
 
 
-def qemu_steps() -> list[tuple[str, Step[QemuState]]]:
-    """The steps of a qemu build, in order (name for timings and -debug, step)."""
+def qemu_steps(*, checkpoint: bool = False) -> list[tuple[str, Step[QemuState]]]:
+    """The steps of a qemu build, in order (name for timings and -debug, step).
+
+    With `checkpoint` (-checkpoint), three more: the lookup after the ISO, resuming the
+    saved machine after QEMU started, saving it (or setting a resumed guest's clock) once
+    the communicator connected (kiln.builders.qemu.step_checkpoint).
+    """
     from kiln.builders.qemu.step_boot import step_boot
     from kiln.builders.qemu.step_compact import step_compact
     from kiln.builders.qemu.step_connect import step_connect
@@ -58,7 +65,7 @@ def qemu_steps() -> list[tuple[str, Step[QemuState]]]:
     from kiln.builders.qemu.step_ssh_key import step_ssh_key
     from kiln.builders.qemu.step_vtpm import step_vtpm
 
-    return [
+    steps: list[tuple[str, Step[QemuState]]] = [
         ("iso", step_iso),
         ("output directory", step_output_dir),
         ("vtpm", step_vtpm),
@@ -76,6 +83,24 @@ def qemu_steps() -> list[tuple[str, Step[QemuState]]]:
         ("shutdown", step_shutdown),
         ("compact", step_compact),
     ]
+    if checkpoint:
+        from kiln.builders.qemu.step_checkpoint import (
+            step_checkpoint,
+            step_checkpoint_lookup,
+            step_resume,
+        )
+
+        _insert_after(steps, "iso", ("checkpoint lookup", step_checkpoint_lookup))
+        _insert_after(steps, "start qemu", ("resume", step_resume))
+        _insert_after(steps, "wait for ssh", ("checkpoint", step_checkpoint))
+    return steps
+
+
+def _insert_after(
+    steps: list[tuple[str, Step[QemuState]]], name: str, new: tuple[str, Step[QemuState]]
+) -> None:
+    index = next(i for i, (n, _) in enumerate(steps) if n == name)
+    steps.insert(index + 1, new)
 
 
 def check_binaries(state: QemuState) -> None:
@@ -93,8 +118,10 @@ class QemuBuilder:
 
     forensic_files: Sequence[str] = FORENSIC_FILES
 
-    def steps(self) -> Sequence[tuple[str, Step[QemuState]]]:
-        return qemu_steps()
+    def steps(self, state: QemuState) -> Sequence[tuple[str, Step[QemuState]]]:
+        from kiln.engine.options import CheckpointMode
+
+        return qemu_steps(checkpoint=state.options.checkpoint != CheckpointMode.OFF)
 
     def new_state(
         self, plan: BuildPlan[Any], ui: BuildUi, options: RunOptions, work_dir: Path

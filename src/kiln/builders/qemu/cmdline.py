@@ -51,6 +51,11 @@ class RuntimeFacts:
     # kiln's own plumbing, appended after everything else
     control_fd: int | None = None  # QMP over an inherited socketpair end
     serial_log: str | None = None
+    # Install checkpoints (-checkpoint): a VM generation ID device, so that each restore
+    # tells the guest it is a new copy (its kernel reseeds its RNG); and, when resuming,
+    # a QEMU that waits for the saved state instead of booting.
+    checkpoint: bool = False
+    incoming: bool = False
 
 
 @dataclass(slots=True)
@@ -298,8 +303,13 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
 
 
 def _kiln_plumbing(facts: RuntimeFacts, user: Mapping[str, list[str]]) -> list[str]:
-    """kiln's private control channel and serial log (never subject to qemuargs)."""
+    """kiln's private control channel and serial log, and the checkpoint switches (never
+    subject to qemuargs)."""
     extra: list[str] = []
+    if facts.checkpoint:
+        extra += ["-device", "vmgenid,guid=auto"]
+    if facts.incoming:
+        extra += ["-incoming", "defer"]
     if facts.control_fd is not None:
         extra += ["-chardev", f"socket,id=kiln-qmp,fd={facts.control_fd}",
                   "-mon", "chardev=kiln-qmp,mode=control"]  # fmt: skip

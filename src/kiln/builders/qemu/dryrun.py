@@ -20,7 +20,7 @@ from kiln.builders.qemu.builder import GUEST_STEPS, qemu_steps
 from kiln.builders.qemu.driver import QemuRecorder
 from kiln.builders.qemu.state import QemuState
 from kiln.engine.driver import WORK_PLACEHOLDER
-from kiln.engine.options import RunOptions
+from kiln.engine.options import CheckpointMode, RunOptions
 from kiln.engine.plan import BuildPlan
 from kiln.ui.build import BuildUi
 from kiln.ui.output import Ui
@@ -33,7 +33,7 @@ async def dry_run_commands(plan: BuildPlan[Any], ui: Ui, options: RunOptions) ->
     state = QemuState(plan, bui, options, WORK_PLACEHOLDER, Path(plan.config.output_directory),
                       driver=driver)  # fmt: skip
     async with AsyncExitStack() as stack:
-        for name, step in qemu_steps():
+        for name, step in qemu_steps(checkpoint=options.checkpoint != CheckpointMode.OFF):
             if name not in GUEST_STEPS:
                 await stack.enter_async_context(step(state))
     return driver.commands

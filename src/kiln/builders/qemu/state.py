@@ -10,6 +10,7 @@ from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
 from kiln.engine.state import BuildState
 
 if TYPE_CHECKING:
+    from kiln.builders.qemu.checkpoint_store import Checkpoint, CheckpointStore
     from kiln.builders.qemu.driver import QemuDriver
     from kiln.builders.qemu.process import QemuProcess
     from kiln.communicator.ssh import SshCommunicator
@@ -17,8 +18,21 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
+class CheckpointRun:
+    """A build with -checkpoint: its install's key, and whether it resumes or saves."""
+
+    key: str
+    inputs: dict[str, str]
+    store: CheckpointStore
+    restore: Checkpoint | None = None  # resume from it (read under its shared lock)
+    replace: bool = False  # the save replaces a checkpoint of this key (refresh, corrupt, old)
+    resumed: bool = False  # the saved machine runs: no boot command, set the clock
+
+
+@dataclass(slots=True)
 class QemuState(BuildState[QemuConfig]):
     iso_path: str | None = None
+    iso_checksum: str | None = None  # as resolved (`sha256:…`, `none`); None: not known
     disk_paths: list[str] = field(default_factory=list)
     floppy_path: str | None = None
     cd_path: str | None = None
@@ -33,6 +47,7 @@ class QemuState(BuildState[QemuConfig]):
     ssh_private_key: str = ""
     rendered_boot_command: list[str] = field(default_factory=list)
     serial_log: Path | None = None
+    checkpoint: CheckpointRun | None = None  # -checkpoint, when this build can use one
     # Every side effect goes through it: QemuDriver for a build, QemuRecorder for -dry-run.
     driver: QemuDriver = field(kw_only=True)
 

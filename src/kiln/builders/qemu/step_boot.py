@@ -80,6 +80,10 @@ def keyboard_choice(state: QemuState) -> Keyboard:
 @asynccontextmanager
 async def step_boot(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
+    if state.checkpoint is not None and state.checkpoint.resumed:
+        state.ui.say("Skipping boot_wait and the boot command: the installed machine resumed")
+        yield
+        return
     steps = boot_steps(state)
     began = time.monotonic()
     if c.boot_wait.seconds > 0:

@@ -15,6 +15,11 @@ def efivars_path(state: QemuState) -> str:
 @asynccontextmanager
 async def step_efivars(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
-    if c.efi_boot:
+    restore = state.checkpoint.restore if state.checkpoint is not None else None
+    if c.efi_boot and restore is not None and restore.manifest.efivars:
+        # The variables as the install left them (the checkpoint's copy is never written).
+        await state.driver.copy_file(str(restore.file(restore.manifest.efivars)),
+                                     efivars_path(state))  # fmt: skip
+    elif c.efi_boot:
         await state.driver.copy_file(c.efi_firmware_vars, efivars_path(state))
     yield

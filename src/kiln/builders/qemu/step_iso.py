@@ -29,6 +29,7 @@ async def step_iso(state: QemuState) -> AsyncIterator[None]:
     state.ui.progress("Retrieving ISO")
     template_dir = Path(state.plan.func_context.template_dir) if state.plan.func_context else Path()
     checksum = await driver.resolve_checksum(c.iso_checksum, urls[0], template_dir=template_dir)
+    state.iso_checksum = checksum.normalized() if checksum is not None else None
     target = None
     if checksum is not None:
         target = cache_target(

@@ -55,6 +55,8 @@ def runtime_facts(state: QemuState, *, control_fd: int | None) -> RuntimeFacts:
         tpm_socket=str(tpm_socket(state)) if c.vtpm else None,
         control_fd=control_fd,
         serial_log=str(state.serial_log) if state.serial_log else None,
+        checkpoint=state.checkpoint is not None,
+        incoming=state.checkpoint is not None and state.checkpoint.restore is not None,
     )
 
 
@@ -77,7 +79,8 @@ def qemu_argv(state: QemuState, *, control_fd: int | None) -> tuple[list[str], l
 @asynccontextmanager
 async def step_qemu(state: QemuState) -> AsyncIterator[None]:
     c = state.plan.config
-    state.accelerator = await resolve_accelerator(state)
+    if not state.accelerator:  # the checkpoint lookup may have resolved it
+        state.accelerator = await resolve_accelerator(state)
     if not c.headless and not display_available(state.options.env):
         what = (
             "the build would run headless" if state.options.dry_run else "running headless instead"
@@ -87,9 +90,14 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
             f"not set): {what}; the console is on VNC."
         )
     state.serial_log = state.work_dir / "serial.log"
-    state.ui.progress(
-        "Starting VM, booting disk image" if c.disk_image else "Starting VM, booting from CD-ROM"
-    )
+    if state.checkpoint is not None and state.checkpoint.restore is not None:
+        state.ui.progress("Starting VM, to resume the installed machine")
+    else:
+        state.ui.progress(
+            "Starting VM, booting disk image"
+            if c.disk_image
+            else "Starting VM, booting from CD-ROM"
+        )
     if state.accelerator == "none":
         state.ui.message(
             "WARNING: The VM will be started with no hardware acceleration.\n"

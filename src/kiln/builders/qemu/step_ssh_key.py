@@ -30,7 +30,12 @@ async def step_ssh_key(state: QemuState) -> AsyncIterator[None]:
         return
     import asyncssh
 
-    key = asyncssh.generate_private_key("ssh-ed25519", comment=f"kiln_{state.name}")
+    restore = state.checkpoint.restore if state.checkpoint is not None else None
+    if restore is not None and restore.manifest.ssh_key:
+        # The installed system may trust the key its install was given (SSHPublicKey).
+        key = asyncssh.import_private_key(restore.file(restore.manifest.ssh_key).read_bytes())
+    else:
+        key = asyncssh.generate_private_key("ssh-ed25519", comment=f"kiln_{state.name}")
     state.driver.write_work_file(
         state.work_dir / "temporary_ssh_key", key.export_private_key(), mode=0o600
     )
