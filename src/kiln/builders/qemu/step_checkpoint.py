@@ -65,6 +65,7 @@ from kiln.errors import KilnError
 from kiln.media.checksum import resolve_checksum
 from kiln.template.engine import render
 
+MAX_SHOWN_CHANGES = 6  # inputs a miss names (then "and N more")
 SAVE_TIMEOUT = 600.0  # seconds to write the machine state (RAM size / disk speed)
 LOAD_TIMEOUT = 600.0
 # qemuargs switches that take the disks or the machine state out of kiln's hands.
@@ -238,8 +239,7 @@ async def _choose(state: QemuState, run: CheckpointRun) -> None:
                     "connects"
                 )
                 return
-            if not dry:
-                await asyncio.to_thread(found.verify)
+            await asyncio.to_thread(found.verify, checksums=not dry)
             run.restore = found
             verb = "Would resume" if dry else "Found"
             state.ui.say(f"{verb} checkpoint {short} of this install (saved {human_age(age)} ago)")
@@ -253,17 +253,43 @@ async def _choose(state: QemuState, run: CheckpointRun) -> None:
             f"it: {saving} a new one when SSH connects."
         )
         return
-    template = state.plan.template_path
-    nearest = run.store.nearest(template, state.name, besides=run.key)
+    nearest = nearest_checkpoint(run.store, run.inputs, state.plan.template_path, state.name)
     if nearest is None:
         state.ui.say(f"No checkpoint of this build yet: {saving} checkpoint {short} when SSH "
                      "connects")  # fmt: skip
         return
-    why = "; ".join(differences(nearest.manifest.inputs, run.inputs))
+    changes = differences(nearest.manifest.inputs, run.inputs)
+    why = "; ".join(changes[:MAX_SHOWN_CHANGES])
+    if len(changes) > MAX_SHOWN_CHANGES:
+        why += f"; and {len(changes) - MAX_SHOWN_CHANGES} more"
+    m = nearest.manifest
+    of = (
+        ""
+        if m.template == state.plan.template_path and m.build == state.name
+        else (f" of build {m.build!r} in {m.template}")
+    )
     state.ui.say(
-        f"No checkpoint for this install: {why} (since checkpoint {short_key(nearest.key)}, "
+        f"No checkpoint for this install: {why} (since checkpoint {short_key(nearest.key)}{of}, "
         f"saved {human_age(nearest.age())} ago): {saving} checkpoint {short} when SSH connects"
     )
+
+
+def nearest_checkpoint(
+    store: CheckpointStore, inputs: Inputs, template: str, build: str
+) -> Checkpoint | None:
+    """The checkpoint whose inputs differ least from `inputs`: this template's build
+    first, then any other; the newest among equals."""
+    best: tuple[tuple[bool, int, float], Checkpoint] | None = None
+    key = key_of(inputs)
+    for entry in store.entries():
+        if not isinstance(entry, Checkpoint) or entry.key == key:
+            continue
+        m = entry.manifest
+        rank = (not (m.template == template and m.build == build),
+                len(differences(m.inputs, inputs)), -m.created)  # fmt: skip
+        if best is None or rank < best[0]:
+            best = (rank, entry)
+    return best[1] if best is not None else None
 
 
 # --- resume ----------------------------------------------------------------------------
