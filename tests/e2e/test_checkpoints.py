@@ -6,6 +6,8 @@ guest's clock current), two rebuilds resume it at once, a corrupt copy of it is 
 with a warning (full build), and an http_directory change misses, naming the file, then
 is interrupted while it saves (nothing published). Three installs and three resumes in
 all; the store of the corruption test is a copy, so the order of the tests does not matter.
+A last pair boots the installed image under UEFI (OVMF, the kernel loaded by QEMU) with a
+software TPM, saves and resumes it: the EFI variables and the TPM's state come back.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import re
 import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +244,51 @@ def test_http_change_misses_naming_the_file_and_sigint_while_saving_publishes_no
     assert published(saved_checkpoint.store) == [saved_checkpoint.key]
     assert not list((saved_checkpoint.store / ".tmp").iterdir())
     assert qemu_processes_under(work) == []
+
+
+def test_efi_variables_and_tpm_state_are_part_of_the_checkpoint(
+    restored: tuple[Path, KilnRun],
+    saved_checkpoint: Saved,
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_iso: Any,
+) -> None:
+    work = tmp_path_factory.mktemp("ckpt-efi")
+    shutil.copy(restored[0] / "out" / "tiny.qcow2", work / "installed.qcow2")
+    subprocess.run(
+        ["xorriso", "-osirrox", "on", "-indev", str(tiny_iso.path),
+         "-extract", "/kiln/vmlinuz", str(work / "vmlinuz"),
+         "-extract", "/kiln/initrd.gz", str(work / "initrd.gz")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    probe = "test -d /sys/firmware/efi && echo EFI=yes; cat /sys/class/tpm/tpm0/pcr-sha256/0"
+
+    def template(marker: str) -> None:
+        builder = tiny_builder(
+            None, iso_url="installed.qcow2", iso_checksum="none", disk_image=True,
+            efi_boot=True, vtpm=True, boot_wait="0s", http_directory=None, boot_command=None,
+            qemuargs=[["-kernel", "vmlinuz"], ["-initrd", "initrd.gz"],
+                      ["-append", "console=ttyS0,115200 kiln.mode=system root=LABEL=kiln-root"]],
+        )  # fmt: skip
+        provisioners = [{"type": "shell", "inline": [f"echo {marker}", probe]}]
+        write_template(work / "template.json", [builder], provisioners=provisioners)
+
+    env = {**saved_checkpoint.env, "PACKER_CACHE_DIR": str(work / "cache")}
+    template("first")
+    first = run_kiln(["build", "-checkpoint", "template.json"], cwd=work, env=env)
+    assert first.returncode == 0, first.output
+    assert "Saving checkpoint" in first.output and "EFI=yes" in first.output
+    store = work / "cache" / "checkpoints"
+    (key,) = published(store)
+    assert manifest(store, key)["efivars"] == "efivars.fd"
+    saved_vars = (store / key / "efivars.fd").read_bytes()
+    assert saved_vars != Path("/usr/share/OVMF/OVMF_VARS.fd").read_bytes()  # OVMF wrote them
+    pcr0 = re.findall(r"^\s+qemu: ([0-9A-F]{64})$", first.output, re.MULTILINE)
+    assert len(pcr0) == 1 and pcr0[0] != "0" * 64, first.output
+
+    template("second")
+    second = run_kiln(["build", "-checkpoint", "-force", "template.json"], cwd=work, env=env)
+    assert second.returncode == 0, second.output
+    assert "Resuming from checkpoint" in second.output and "EFI=yes" in second.output
+    # The TPM resumed with the firmware's measurements; a new TPM would have none.
+    assert re.findall(r"^\s+qemu: ([0-9A-F]{64})$", second.output, re.MULTILINE) == pcr0
+    assert (work / "out" / "efivars.fd").read_bytes() == saved_vars

@@ -242,7 +242,6 @@ def test_dry_run_without_checkpoint_is_unchanged(
     ("options", "reason"),
     [({"communicator": "none"}, 'communicator is "none"'),
      ({"net_bridge": "br0"}, "net_bridge is set"),
-     ({"vtpm": True}, "vtpm is set"),
      ({"qemuargs": [["-drive", "file=x"]]}, "qemuargs sets -drive")],
 )  # fmt: skip
 def test_builds_that_cannot_have_a_checkpoint_say_why(

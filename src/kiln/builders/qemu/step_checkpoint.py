@@ -93,8 +93,6 @@ def unsupported(state: QemuState) -> str | None:
             "net_bridge is set: a resumed guest would come back on the bridge with the "
             "saved machine's MAC and IP addresses"
         )
-    if c.vtpm:
-        return "vtpm is set: kiln does not checkpoint the software TPM's state (swtpm)"
     for row in c.qemuargs:
         if row and row[0] in CONFLICTING_QEMUARGS:
             return f"qemuargs sets {row[0]}: {CONFLICTING_QEMUARGS[row[0]]}"
