@@ -193,7 +193,11 @@ class Checkpoint:
                     f"{stored.name} has {size} bytes, the manifest says {stored.size}"
                 )
         for stored in self.manifest.files if checksums else ():
-            if sha256_file(self.file(stored.name)) != stored.sha256:
+            try:
+                digest = sha256_file(self.file(stored.name))
+            except OSError as err:
+                raise CorruptCheckpoint(f"{stored.name}: {err.strerror}") from None
+            if digest != stored.sha256:
                 raise CorruptCheckpoint(f"{stored.name} does not match its checksum")
 
     def release(self) -> None:

@@ -51,6 +51,7 @@ from kiln.builders.qemu.checkpoint_store import (
     CorruptCheckpoint,
     Draft,
     Manifest,
+    StoreBusy,
     human_age,
     human_bytes,
     store_root,
@@ -206,7 +207,15 @@ async def step_checkpoint_lookup(state: QemuState) -> AsyncIterator[None]:
         yield
         return
     run = CheckpointRun(key_of(inputs), inputs, CheckpointStore(store_root(state.options.env)))
-    await _choose(state, run)
+    try:
+        await _choose(state, run)
+    except (OSError, StoreBusy) as err:
+        state.ui.warn(
+            f"-checkpoint: the checkpoint store {run.store.root} cannot be used ({err}). This "
+            "build neither uses nor saves a checkpoint."
+        )
+        yield
+        return
     state.checkpoint = run
     try:
         yield
@@ -357,10 +366,14 @@ async def save_checkpoint(state: QemuState, run: CheckpointRun) -> asyncio.Task[
     state.ui.say(f"Saving checkpoint {short}: the install is over (SSH connected)...")
     created = time.time()
     began = time.monotonic()
-    draft = run.store.draft(run.key)
     disks = [f"disk-{i}.{c.format}" for i in range(len(state.disk_paths))]
     ssh_key = state.work_dir / "temporary_ssh_key"
     has_key = ssh_key.exists() and not state.plan.comm.ssh_private_key_file
+    try:
+        draft = run.store.draft(run.key)
+    except OSError as err:
+        state.ui.warn(f"Could not save checkpoint {short}: {err}. The build goes on without one.")
+        return None
     paused = True
     try:
         await qemu.save_state(draft.path / STATE_FILE, timeout=SAVE_TIMEOUT)
@@ -373,7 +386,7 @@ async def save_checkpoint(state: QemuState, run: CheckpointRun) -> asyncio.Task[
             await state.driver.copy_file(str(ssh_key), str(draft.path / SSH_KEY_FILE))
         await qemu.resume()
         paused = False
-    except KilnError as err:
+    except (KilnError, OSError) as err:
         draft.discard()
         if qemu.returncode is not None:
             raise

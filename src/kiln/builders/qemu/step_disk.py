@@ -68,6 +68,12 @@ async def _copy_from_checkpoint(state: QemuState, checkpoint: Checkpoint) -> Non
                         f"{len(state.disk_paths)}")  # fmt: skip
     for name, dest in zip(names, state.disk_paths, strict=True):
         await state.driver.copy_sparse(str(checkpoint.file(name)), dest)
+    if state.plan.config.use_backing_file:
+        # The saved overlay names the source image where it was then; point it at where
+        # it is now (the same bytes: the key holds their checksum).
+        source = str(Path(state.iso_path or "").resolve())
+        await state.driver.qemu_img(["qemu-img", "rebase", "-u", "-F", "qcow2", "-b", source,
+                                     state.disk_paths[0]])  # fmt: skip
 
 
 async def _copy_source(state: QemuState, dest: str) -> None:
