@@ -71,10 +71,10 @@ BUILD_FLAGS = (
     Flag("parallel", "bool", "Deprecated: -parallel=false means -parallel-builds=1.",
          default=True, shown="-parallel=false"),
     Flag("dry-run", "bool", "Print the qemu-img and QEMU command lines without running them."),
-    Flag("checkpoint", "mode", "Install checkpoints: resume from the machine as a build with "
-         "the same install inputs left it when SSH first connected, or install and save one "
-         "(=refresh: install and replace it). The install is frozen at that time: packages it "
-         "downloaded are not updated (see -checkpoint-max-age). Also KILN_CHECKPOINT=1.",
+    Flag("checkpoint", "mode", "Install checkpoints: resume the machine as an install with the "
+         "same inputs left it when SSH first connected, or install and save it (=refresh: "
+         "install and replace it). The install is frozen then: packages it downloaded are not "
+         "updated (see -checkpoint-max-age). Also KILN_CHECKPOINT=1.",
          choices=("true", "false", "refresh"), shown="-checkpoint[=refresh]"),
     Flag("checkpoint-max-age", "str", "Do not resume from a checkpoint older than this "
          "(e.g. 36h, 7d); install and replace it.", shown="-checkpoint-max-age=DURATION"),
