@@ -260,6 +260,10 @@ async def _choose(state: QemuState, run: CheckpointRun) -> None:
             f"it: {saving} a new one when SSH connects."
         )
         return
+    except BaseException:
+        if found is not None:
+            found.release()  # not resuming from it after all (cancelled, store unusable)
+        raise
     nearest = nearest_checkpoint(run.store, run.inputs, state.plan.template_path, state.name)
     if nearest is None:
         state.ui.say(f"No checkpoint of this build yet: {saving} checkpoint {short} when SSH "
