@@ -250,7 +250,9 @@ def _typed_blocks(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 _typed_templates = st.recursive(
     st.one_of(
-        st.text(max_size=4),
+        # Literal text between actions: without "{", so that two leaves side by side
+        # cannot make an (ill-formed) "{{" of their own.
+        st.text(alphabet=st.characters(blacklist_characters="{"), max_size=4),
         _typed_expr.map(lambda e: "{{ " + e + " }}"),
         _typed_expr.map(lambda e: "{{- " + e + " -}}"),
         _typed_expr.map(lambda e: "{{ $v := " + e + " }}{{ $v }}"),
