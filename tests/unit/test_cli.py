@@ -187,7 +187,7 @@ def test_usage_text() -> None:
 
 def test_no_arguments_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 1
-    assert capsys.readouterr().err == USAGE
+    assert capsys.readouterr() == (USAGE, "")  # stdout, as Packer prints it
 
 
 @pytest.mark.parametrize("arg", ["-h", "-help", "--help", "help"])
@@ -204,9 +204,10 @@ def test_version(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unknown_verb_suggests(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["valdate", "t.json"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("kiln: unknown command 'valdate' — did you mean \"validate\"?\n\n")
-    assert USAGE in err
+    out, err = capsys.readouterr()
+    assert out.startswith("kiln: unknown command 'valdate' — did you mean \"validate\"?\n\n")
+    assert USAGE in out
+    assert err == ""
 
 
 def test_verb_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,17 +217,17 @@ def test_verb_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_usage_error_prints_the_verbs_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "-force", "t.json"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("kiln validate: flag provided but not defined: -force\n\n")
-    assert err.endswith(usage("validate"))
+    out = capsys.readouterr().out
+    assert out.startswith("kiln validate: flag provided but not defined: -force\n\n")
+    assert out.endswith(usage("validate"))
 
 
 def test_validate_ok(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(good)]) == 0
     out, err = capsys.readouterr()
-    assert out == "Template validated successfully.\n"
-    assert 'Warning: Warning when preparing build: "qemu"' in err
-    assert "A checksum of 'none' was specified." in err
+    assert err == ""  # warnings go to stdout, where Packer says them
+    assert out.startswith('Warning: Warning when preparing build: "qemu"\n\nA checksum of')
+    assert out.endswith("\nTemplate validated successfully.\n")
 
 
 @pytest.mark.parametrize(
@@ -251,15 +252,15 @@ def test_validate_flag_spellings(
 def test_validate_with_a_var_file(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (good.parent / "vars.json").write_text('{"mem": "x"}')
     assert main(["validate", "-var-file", "vars.json", str(good)]) == 1
-    assert "cannot parse 'memory' as int" in capsys.readouterr().err
+    assert "cannot parse 'memory' as int" in capsys.readouterr().out
 
 
 def test_validate_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, {"builders": [{**BASE, "disk_sise": 1, "format": "vmdk"}]})
     assert main(["validate", str(path)]) == 1
     out, err = capsys.readouterr()
-    assert out == ""
-    assert err.endswith(
+    assert err == ""
+    assert out.endswith(
         'Error: Failed to prepare build: "qemu"\n\n2 errors occurred:\n'
         '\t* unknown configuration key: \'"disk_sise"\' — did you mean "disk_size"?\n'
         "\t* invalid format, only 'qcow2' or 'raw' are allowed (format = 'vmdk'; allowed: qcow2, "
@@ -275,7 +276,7 @@ def test_validate_syntax_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_validate_template_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(tmp_path / "missing.json")]) == 1
-    assert capsys.readouterr().err == (
+    assert capsys.readouterr().out == (
         f"Failed to parse template: open {tmp_path / 'missing.json'}: no such file or directory\n"
     )
 
@@ -288,7 +289,7 @@ def test_validate_warns_about_a_missing_qemu_binary(
     assert (
         "qemu-system-nothing was not found on PATH: `kiln build` needs it (apt-get install "
         "qemu-system-x86 qemu-utils)"
-    ) in capsys.readouterr().err
+    ) in capsys.readouterr().out
 
 
 def test_validate_machine_readable(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -312,7 +313,7 @@ def test_validate_does_not_print_sensitive_values(
     assert main(["validate", str(path)]) == 1
     out, err = capsys.readouterr()
     assert "hunter2" not in out + err
-    assert "http_directory '<sensitive>' is not a directory" in err
+    assert "http_directory '<sensitive>' is not a directory" in out
 
 
 def test_debug_shows_the_traceback_of_a_kiln_error(
@@ -334,7 +335,7 @@ def test_an_internal_error_is_reported_as_a_bug(
 
     monkeypatch.setattr(kiln.cli.validate, "run_validate", explode)
     assert main(["validate", "t.json"]) == 1
-    assert capsys.readouterr().err == (
+    assert capsys.readouterr().out == (
         "kiln: internal error: RuntimeError: boom\n"
         "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
     )
@@ -353,11 +354,12 @@ def run_kiln(*args: str, cwd: Path, module: bool = False) -> subprocess.Complete
 
 def test_subprocess_validate(good: Path) -> None:
     ok = run_kiln("validate", "--var", "mem=1024", good.name, "-color=false", cwd=good.parent)
-    assert (ok.returncode, ok.stdout) == (0, "Template validated successfully.\n")
+    assert ok.returncode == 0
+    assert ok.stdout.endswith("\nTemplate validated successfully.\n")
     bad = run_kiln("validate", "-var", "mem=lots", good.name, cwd=good.parent)
     assert bad.returncode == 1
-    assert "cannot parse 'memory' as int" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    assert "cannot parse 'memory' as int" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
 
 
 def test_python_dash_m_kiln(tmp_path: Path) -> None:
@@ -365,7 +367,7 @@ def test_python_dash_m_kiln(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout) == (0, f"kiln v{__version__}\n")
     result = run_kiln("bogus", cwd=tmp_path, module=True)
     assert result.returncode == 1
-    assert result.stderr.startswith("kiln: unknown command 'bogus'")
+    assert result.stdout.startswith("kiln: unknown command 'bogus'")
 
 
 def test_closed_stdout_is_quiet(good: Path) -> None:
@@ -394,7 +396,7 @@ def test_ctrl_c(
 
     monkeypatch.setitem(kiln.cli.main._COMMANDS, verb, interrupted)
     assert main([verb, "t.json"]) == 1
-    assert capsys.readouterr().err == f"{said}\n"
+    assert capsys.readouterr().out == f"{said}\n"
 
 
 def test_broken_pipe_in_process(
@@ -408,3 +410,80 @@ def test_broken_pipe_in_process(
     monkeypatch.setitem(kiln.cli.main._COMMANDS, "inspect", reader_gone)
     assert main(["inspect", "t.json"]) == 1
     assert capsys.readouterr() == ("", "")
+
+
+# --- Packer users' habits (issue 14) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-machine-readable", "version"], ["version", "-machine-readable"],
+     ["--machine-readable", "version"]],
+)  # fmt: skip
+def test_version_machine_readable_prints_packers_four_lines(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    rows = [line.split(",", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    release = __version__.partition("-")[0]
+    assert rows == [f",version,{release}", ",version-prelease,", ",version-commit,",
+                    f",ui,say,kiln v{__version__}"]  # fmt: skip
+
+
+def test_global_flags_before_the_verb(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-machine-readable", "-color=false", "validate", str(good)]) == 0
+    rows = [line.split(",", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    assert rows[-1] == ",ui,say,Template validated successfully."
+
+
+def test_errors_are_machine_readable_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-machine-readable", "validate", str(tmp_path / "none.json")]) == 1
+    (row,) = capsys.readouterr().out.splitlines()
+    assert row.split(",", 3)[1:3] == ["", "ui"]
+    assert row.split(",", 3)[3].startswith("error,Failed to parse template: open ")
+
+
+@pytest.mark.parametrize("verb", ["build", "validate", "inspect", "version"])
+def test_help_verb(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help", verb]) == 0
+    assert capsys.readouterr().out == usage(verb)
+
+
+@pytest.mark.parametrize(
+    ("verb", "advice"),
+    [
+        ("fmt", "python3 -m json.tool"),
+        ("console", "kiln inspect TEMPLATE"),
+        ("fix", "packer fix TEMPLATE"),
+        ("hcl2_upgrade", "kiln reads JSON templates only"),
+    ],
+)
+def test_packer_verbs_kiln_lacks_say_so(
+    verb: str, advice: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([verb, "t.json"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"kiln has no `{verb}`")
+    assert advice in out
+
+
+def test_usage_lists_the_verbs_kiln_lacks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help"]) == 0
+    assert "console, fix, fmt, hcl2_upgrade" in capsys.readouterr().out
+
+
+def test_template_from_stdin(good: Path) -> None:
+    result = subprocess.run(
+        [str(KILN), "validate", "-"], input=good.read_text(), cwd=good.parent,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.endswith("Template validated successfully.\n")
+    broken = subprocess.run(
+        [str(KILN), "validate", "-"], input="{", capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert broken.returncode == 1
+    assert "Failed to parse template" in broken.stdout

@@ -123,11 +123,11 @@ def test_inspect_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture
     path = tmp_path / "t.json"
     path.write_text('{"builders": [{"name": "x"}]}')
     assert main(["inspect", str(path)]) == 1
-    assert capsys.readouterr().err == (
+    assert capsys.readouterr().out == (
         "Failed to parse template: 1 error occurred:\n\t* builder 1: missing 'type'\n"
     )
 
 
 def test_inspect_takes_no_var_flags(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", "-var", "a=b", str(template)]) == 1
-    assert "flag provided but not defined: -var" in capsys.readouterr().err
+    assert "flag provided but not defined: -var" in capsys.readouterr().out

@@ -93,7 +93,8 @@ async def test_debug_runs_builds_one_by_one(
     out = io.StringIO()
     await run_builds(make(tmp_path, ["a", "b"]), ui_to(out), RunOptions(debug=True), parallel=0)
     assert fake.peak == 1
-    assert "==> Debug mode enabled. Builds will not be parallelized." in out.getvalue()
+    # Packer says it on its main Ui: no arrow, no build name.
+    assert out.getvalue().startswith("Debug mode enabled. Builds will not be parallelized.\n")
 
 
 async def test_a_failing_build_does_not_stop_the_others(
@@ -154,7 +155,10 @@ def test_summary_machine_readable() -> None:
     assert "a,artifact,0,files-count,2" in rows
     assert "a,artifact,0,file,1,out/d2" in rows
     assert "a,artifact,0,end" in rows
-    assert ",ui,say,Wait completed after 1 minute 1 second" in rows
+    assert ",ui,say,\\n==> Wait completed after 1 minute 1 second" in rows
+    assert ",ui,error,--> b: it%!(PACKER_COMMA) failed" in rows
+    # Packer writes an artifact's events, then says it.
+    assert rows[rows.index("a,artifact,0,end") + 1] == ",ui,say,--> a: VM files in directory: out"
 
 
 def test_summary_without_artifacts_and_after_an_interrupt() -> None:
@@ -166,6 +170,6 @@ def test_summary_without_artifacts_and_after_an_interrupt() -> None:
         interrupted=True,
     )
     text = out.getvalue()
-    assert "==> Cleanly cancelled builds after being interrupted." in text
+    assert "\nCleanly cancelled builds after being interrupted.\n" in text
     assert "==> Builds finished but no artifacts were created." in text
     assert "--> a: Build was cancelled." in text

@@ -240,6 +240,20 @@ def parse_args(verb: str, argv: Sequence[str]) -> argparse.Namespace:
     return opts
 
 
+def hoist_global_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Global flags written before the verb (`kiln -machine-readable version`): the
+    arguments without them, and them (to be passed after the verb)."""
+    names = {f.name for f in GLOBAL_FLAGS}
+    found: list[str] = []
+    rest = list(argv)
+    while rest and rest[0].startswith("-") and rest[0] not in ("-", "--"):
+        name = rest[0].lstrip("-").partition("=")[0]
+        if name not in names:
+            break
+        found.append(rest.pop(0))
+    return rest, found
+
+
 def split_list(value: str | None) -> list[str]:
     """`-only a,b` → ['a', 'b']."""
     if not value:

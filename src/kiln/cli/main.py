@@ -2,6 +2,8 @@
 
 Exit codes: 0 success, 1 any failure (bad usage, invalid template, failed build). Packer
 exits 127 for an unknown command; kiln uses 1 for every error, so scripts need one check.
+Messages go to stdout, as Packer writes them (`kiln build t.json | tee log` keeps them);
+with `-machine-readable` they are `ui,error` events.
 """
 
 from __future__ import annotations
@@ -12,9 +14,18 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kiln import __version__
-from kiln.cli.args import VERBS, HelpRequested, UsageError, parse_args, usage
+from kiln.cli.args import (
+    GLOBAL_FLAGS,
+    VERBS,
+    HelpRequested,
+    UsageError,
+    hoist_global_flags,
+    parse_args,
+    usage,
+)
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
+from kiln.ui.output import Ui, colors_wanted
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 
@@ -27,40 +38,78 @@ Available commands are:
     validate    check that a template is valid
     version     Prints the kiln version
 
-Flags take one or two dashes (-force, --force); run `kiln <command> -h` for a command's flags.
+Packer commands kiln does not have (run one to see what to use instead):
+    console, fix, fmt, hcl2_upgrade
+
+Flags take one or two dashes (-force, --force); run `kiln help <command>` or
+`kiln <command> -h` for a command's flags. -machine-readable may come before the command.
 """
+
+# Packer 1.6.6's other verbs, and what a kiln user does instead.
+NOT_IN_KILN = {
+    "console": (
+        "kiln has no `console` (Packer's REPL for template expressions). To see what a "
+        "template holds, run `kiln inspect TEMPLATE`; to see every value a build will use, "
+        "run `kiln build -dry-run TEMPLATE`."
+    ),
+    "fix": (
+        "kiln has no `fix`. kiln reads the keys `packer fix` rewrites for the qemu builder "
+        "(`iso_checksum_type` + `iso_checksum`, `iso_checksum_url`) and warns with the new "
+        "form; to rewrite the file itself, use `packer fix TEMPLATE > new.json`."
+    ),
+    "fmt": (
+        "kiln has no `fmt`: it formats HCL2 (.pkr.hcl) files, and kiln reads JSON templates. "
+        "To tidy a JSON template, use `python3 -m json.tool --indent 2 TEMPLATE`."
+    ),
+    "hcl2_upgrade": (
+        "kiln has no `hcl2_upgrade` yet: kiln reads JSON templates only, so keep the JSON "
+        "template (`packer hcl2_upgrade` writes an HCL2 file kiln cannot read yet)."
+    ),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    args, globals_given = hoist_global_flags(args)
+    machine = any(a.lstrip("-") in ("machine-readable", "machine-readable=true")
+                  for a in (*args, *globals_given))  # fmt: skip
+    out = _early_ui(machine, globals_given)
+    if args and args[0] in ("help", "-h", "-help", "--help") and len(args) > 1:
+        args = [args[1], "-h"]  # `kiln help build` is `kiln build -h`
     if not args or args[0] in ("-h", "-help", "--help", "help"):
-        (sys.stdout if args else sys.stderr).write(USAGE)
+        out.raw(USAGE.rstrip("\n"))
         return 0 if args else 1
     if args[0] in ("-v", "-version", "--version"):
         args[0] = "version"
-    verb, rest = args[0], args[1:]
+    verb, rest = args[0], [*args[1:], *globals_given]
+    if verb in NOT_IN_KILN:
+        out.error(NOT_IN_KILN[verb])
+        return 1
     if verb not in VERBS:
-        sys.stderr.write(f"kiln: unknown command {verb!r}{did_you_mean(verb, VERBS)}\n\n{USAGE}")
+        out.error(
+            f"kiln: unknown command {verb!r}{did_you_mean(verb, [*VERBS, *NOT_IN_KILN])}\n\n"
+            + USAGE.rstrip("\n")
+        )
         return 1
     debug = any(a.lstrip("-") in ("debug", "debug=true", "debug=1") for a in rest)
     try:
         opts = parse_args(verb, rest)
         return _COMMANDS[verb](opts)
     except HelpRequested:
-        sys.stdout.write(usage(verb))
+        out.raw(usage(verb).rstrip("\n"))
         return 0
     except UsageError as err:
-        sys.stderr.write(f"kiln {verb}: {err}\n\n{usage(verb)}")
+        out.error(f"kiln {verb}: {err}\n\n{usage(verb).rstrip()}")
         return 1
     except KilnError as err:
-        sys.stderr.write(f"{err}\n")
+        out.error(str(err))
         if debug:
             import traceback
 
             traceback.print_exc()
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write("Build was cancelled.\n" if verb == "build" else "Interrupted.\n")
+        out.error("Build was cancelled." if verb == "build" else "Interrupted.")
         return 1
     except BrokenPipeError:
         _silence_stdout()  # the reader went away (`kiln inspect | head`): stop quietly
@@ -71,11 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         exc = sys.exc_info()[1]
-        sys.stderr.write(
+        out.error(
             f"kiln: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
+            "This is a bug in kiln; run with -debug for the traceback and please report it."
         )
         return 1
+
+
+def _early_ui(machine: bool, flags: Sequence[str]) -> Ui:
+    """The Ui for messages before (or instead of) a verb's own: usage, help, errors."""
+    no_color = any(f.lstrip("-") in ("color=false", "color=0", "color=f") for f in flags)
+    return Ui(color=colors_wanted(not no_color, sys.stdout, os.environ), machine_readable=machine)
 
 
 def _silence_stdout() -> None:
@@ -87,8 +142,15 @@ def _silence_stdout() -> None:
         pass
 
 
-def _version(_opts: argparse.Namespace) -> int:
-    sys.stdout.write(f"kiln v{__version__}\n")
+def _version(opts: argparse.Namespace) -> int:
+    """Packer's four lines in machine-readable mode (version, version-prelease,
+    version-commit, then the human line)."""
+    ui = Ui(machine_readable=opts.machine_readable, color=False)
+    release, _, pre = __version__.partition("-")
+    ui.machine("", "version", release)
+    ui.machine("", "version-prelease", pre)
+    ui.machine("", "version-commit", "")
+    ui.raw(f"kiln v{__version__}")
     return 0
 
 
@@ -123,3 +185,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "build": _build,
     "checkpoints": _checkpoints,
 }
+
+__all__ = ["GLOBAL_FLAGS", "main"]

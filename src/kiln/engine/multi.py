@@ -74,9 +74,10 @@ async def run_builds(
     if options.debug and len(plan.builds) > 1:
         ui.say("Debug mode enabled. Builds will not be parallelized.")
         parallel = 1
-    if ui.color and not ui.machine_readable:
+    ui.assign_colors(b.name for b in plan.builds)
+    if ui.color:
         for build in plan.builds:
-            ui.say(f"{build.name}: output will be in this color.", build.name)
+            ui.say(f"{build.name}: output will be in this color.", build=build.name, stamp=False)
         ui.raw("")
     limit = asyncio.Semaphore(parallel if parallel > 0 else max(len(plan.builds), 1))
     started = time.monotonic()
@@ -115,9 +116,9 @@ async def _one(
             result = await post_process(build, result, ui, options)
         took = human_duration(time.monotonic() - began)
         if result.error is None:
-            ui.raw(f"Build '{build.name}' finished after {took}.")
+            ui.say(f"Build '{build.name}' finished after {took}.", build=build.name)
         else:
-            ui.error(f"Build '{build.name}' errored after {took}: {result.error}")
+            ui.error(f"Build '{build.name}' errored after {took}: {result.error}", build=build.name)
         return result
 
 
@@ -143,30 +144,28 @@ def _install_signal_handlers(ui: Ui, tasks: list[asyncio.Task[BuildResult]]) -> 
 def summary(
     ui: Ui, results: list[BuildResult], seconds: float, *, interrupted: bool = False
 ) -> None:
-    """Packer's closing report: wait time, failed builds and why, artifacts of the rest."""
-    ui.raw("")
-    ui.say(f"Wait completed after {human_duration(seconds)}")
+    """Packer's closing report: wait time, failed builds and why, artifacts of the rest
+    (the texts, their order and the machine-readable events of command/build.go)."""
+    ui.raw(f"\n==> Wait completed after {human_duration(seconds)}")
     if interrupted:
-        ui.say("Cleanly cancelled builds after being interrupted.")
+        ui.raw("Cleanly cancelled builds after being interrupted.")
     failed = [r for r in results if r.error is not None]
     ok = [r for r in results if r.artifacts and r.error is None]
     if failed:
         ui.machine("", "error-count", str(len(failed)))
-        ui.raw("")
-        ui.error("==> Some builds didn't complete successfully and had errors:")
+        ui.error("\n==> Some builds didn't complete successfully and had errors:")
         for r in failed:
             ui.machine(r.name, "error", r.error or "")
             ui.error(f"--> {r.name}: {r.error}")
-    ui.raw("")
     if ok:
-        ui.say("Builds finished. The artifacts of successful builds are:")
+        ui.raw("\n==> Builds finished. The artifacts of successful builds are:")
         for r in ok:
             ui.machine(r.name, "artifact-count", str(len(r.artifacts)))
             for i, artifact in enumerate(r.artifacts):
-                ui.artifact(str(artifact), r.name)
                 _machine_artifact(ui, r.name, i, artifact)
+                ui.artifact(str(artifact), r.name)
     else:
-        ui.say("Builds finished but no artifacts were created.")
+        ui.raw("\n==> Builds finished but no artifacts were created.")
 
 
 def _machine_artifact(ui: Ui, name: str, index: int, artifact: Artifact) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,8 @@ class TemplateFile:
 def load_template(path: str | Path) -> TemplateFile:
     """Read and shape-check a JSON template; raise `KilnError`/`MultiError` on problems."""
     p = Path(path)
+    if str(path) == "-":  # Packer reads the template from stdin too (template.ParseFile)
+        return parse_template(_read_stdin(), p)
     if p.name.endswith(".pkr.hcl") or p.suffix == ".hcl":
         raise KilnError(f"{p}: HCL2 templates are not supported by kiln yet; use a JSON template")
     try:
@@ -113,6 +116,17 @@ def load_template(path: str | Path) -> TemplateFile:
     except (OSError, UnicodeDecodeError) as err:
         raise KilnError(f"Failed to parse template: cannot read {p}: {err}") from None
     return parse_template(text, p)
+
+
+def _read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.closed:
+        raise KilnError(
+            "Failed to parse template: '-' reads the template from stdin, which is closed"
+        )
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise KilnError(f"Failed to parse template: stdin is not UTF-8 text: {err}") from None
 
 
 def parse_template(text: str, path: Path) -> TemplateFile:
