@@ -41,4 +41,4 @@ def print_warnings(ui: Ui, warnings: list[tuple[str, str]]) -> None:
         scopes.setdefault(scope, []).append(message)
     for scope, messages in scopes.items():
         head = f'Warning: Warning when preparing build: "{scope}"' if scope else "Warning:"
-        ui.warn(head + "\n\n" + "\n\n".join(messages) + "\n")
+        ui.warn(head + "\n\n" + "\n\n".join(messages) + "\n\n")  # Packer's bytes

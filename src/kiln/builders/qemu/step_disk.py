@@ -77,16 +77,20 @@ async def _copy_from_checkpoint(state: QemuState, checkpoint: Checkpoint) -> Non
 
 
 async def _copy_source(state: QemuState, dest: str) -> None:
+    """Packer's stepCopyDisk: a plain copy when the source's extension is already
+    `format` and there are no `qemu_img_args.convert`; else `qemu-img convert` with them."""
     c = state.plan.config
     src = state.iso_path or ""
-    if Path(src).suffix[1:].lower() == c.format:
-        state.ui.progress(
+    if Path(src).suffix[1:] == c.format and not c.qemu_img_args.convert:
+        state.ui.message(
             "File extension already matches desired output format. Skipping qemu-img convert step"
         )
         await state.driver.copy_file(src, dest)
         return
     state.ui.progress("Copying hard drive...")
-    await state.driver.qemu_img(qemu_img.convert_argv(src, dest, out_fmt=c.format))
+    await state.driver.qemu_img(
+        qemu_img.convert_argv(src, dest, out_fmt=c.format, extra=c.qemu_img_args.convert)
+    )
 
 
 async def _resize(state: QemuState, path: str) -> None:
