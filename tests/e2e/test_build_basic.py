@@ -15,7 +15,7 @@ def test_basic_build_output_is_packer_shaped(basic_build) -> None:
     out = basic_build.run.output
     for line in (
         "==> qemu: Retrieving ISO",
-        "==> qemu: Creating hard drive...",
+        "    qemu: Not using a NetBridge -- skipping StepWaitGuestAddress",
         "==> qemu: Starting HTTP server on port",
         "==> qemu: Starting VM, booting from CD-ROM",
         "==> qemu: Typing the boot command over VNC...",

@@ -174,8 +174,11 @@ async def test_download_with_progress(server: Server, tmp_path: Path) -> None:
     assert progress.starts == [("good.iso", len(GOOD))]
     assert progress.advanced == len(GOOD)
     assert progress.finished == 1
+    # Packer's StepDownload: the URL, then the URL with its checksum, then where it went.
+    shown = f"{server.url('/good.iso')}?checksum=sha256%3A{GOOD_SUM.value}"
     assert logs[0] == f"Trying {server.url('/good.iso')}"
-    assert logs[-1] == f"{server.url('/good.iso')} => {target}"
+    assert logs[1] == f"Trying {shown}"
+    assert logs[-1] == f"{shown} => {target}"
     assert lock_is_free(target)
 
 

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -296,6 +297,18 @@ async def find_byte_serving_url(
     )
 
 
+def with_checksum_query(url: str, checksum: Checksum) -> str:
+    """The URL as Packer's StepDownload shows it the second time: with the checksum as a
+    `checksum=` query parameter (query sorted and escaped as Go's `url.Values.Encode`)."""
+    if checksum.kind == "none":
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "checksum"]
+    query.append(("checksum", checksum.normalized()))
+    encoded = urlencode(sorted(query), quote_via=quote)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, parts.fragment))
+
+
 async def fetch_iso(
     urls: Sequence[str],
     checksum: Checksum,
@@ -321,9 +334,11 @@ async def fetch_iso(
             source = parse_source(url)
             try:
                 wanted = await _checksum_for(source, checksum, http)
+                shown = with_checksum_query(url, wanted)
+                log(f"Trying {shown}")
                 if source.kind == "local" and source.path is not None:
                     path = await _use_local(Path(os.path.abspath(source.path)), wanted)
-                    log(f"{url} => {path}")
+                    log(f"{shown} => {path}")
                     return FetchResult(path, url, False, 0, time.monotonic() - began)
                 if source.kind != "http":
                     raise _AttemptError(
@@ -338,7 +353,7 @@ async def fetch_iso(
                 log(f"Download failed {message}")
                 attempts.append((url, message))
                 continue
-            log(f"{url} => {target}")
+            log(f"{shown} => {target}")
             return FetchResult(target, url, cached, written, time.monotonic() - began)
     finally:
         if own_client:

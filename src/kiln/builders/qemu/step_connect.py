@@ -50,10 +50,13 @@ async def connect(state: QemuState) -> SshCommunicator:
 @asynccontextmanager
 async def step_connect(state: QemuState) -> AsyncIterator[None]:
     comm = state.plan.comm
+    # Packer's stepWaitGuestAddress says these before its StepConnect (builder/qemu, v1.6.6).
     if comm.communicator == "none":
-        state.ui.say("No communicator is configured -- skipping the wait for SSH")
+        state.ui.message("No communicator is configured -- skipping StepWaitGuestAddress")
         yield
         return
+    if not state.plan.config.net_bridge:
+        state.ui.message("Not using a NetBridge -- skipping StepWaitGuestAddress")
     state.ui.say("Using ssh communicator to connect: " + (comm.ssh_host or "127.0.0.1"))
     state.ui.say("Waiting for SSH to become available...")
     state.comm = await connect(state)

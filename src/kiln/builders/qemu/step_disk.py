@@ -46,10 +46,8 @@ async def step_disks(state: QemuState) -> AsyncIterator[None]:
         await _copy_from_checkpoint(state, state.checkpoint.restore)
         yield
         return
-    if c.disk_additional_size or c.use_backing_file:
+    if c.disk_additional_size or c.use_backing_file:  # Packer says nothing for one disk
         state.ui.progress("Creating required virtual machine disks")
-    elif not c.disk_image:
-        state.ui.progress("Creating hard drive...")
     for argv in disk_commands(state):
         await state.driver.qemu_img(argv)
     if c.disk_image and not c.use_backing_file:

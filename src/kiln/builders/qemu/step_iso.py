@@ -44,7 +44,7 @@ async def step_iso(state: QemuState) -> AsyncIterator[None]:
         checksum,
         target,
         progress=DownloadProgress(state.ui.ui, state.name),
-        log=state.ui.message,
+        log=state.ui.progress,  # Packer says "Trying <url>", "<url> => <path>"
     )
     if from_cache:
         state.ui.message(f"Using the cached ISO {path}")
