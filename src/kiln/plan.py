@@ -128,6 +128,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             errors.append(
                 f"builder type '{bdef.type}' is not supported by kiln: kiln builds with QEMU "
                 f'only ("type": "qemu"){did_you_mean(bdef.type, SUPPORTED_BUILDERS)}'
+                + _only_hint(selected)
             )
             groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
             continue
@@ -230,6 +231,14 @@ def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
             f"This template requires Packer version {wanted} or higher; kiln follows Packer "
             f"{PACKER_COMPAT_VERSION} and the modern qemu plugin's options, so it continues"
         )
+
+
+def _only_hint(selected: Sequence[Any]) -> str:
+    """For a template that mixes qemu with other builders: how to build just the qemu ones."""
+    names = [b.name for b in selected if b.type in SUPPORTED_BUILDERS]
+    if not names:
+        return ""
+    return f"\n  To build only this template's qemu builds, run kiln with -only={','.join(names)}"
 
 
 def _select_builds(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from kiln.errors import KilnError
 from kiln.media.checksum import (
+    CHECKSUM_MISSING,
     NO_CHECKSUM,
     Checksum,
     ChecksumError,
@@ -75,7 +76,7 @@ def test_matches_compares_lowercase_hex() -> None:
 @pytest.mark.parametrize(
     ("value", "errors"),
     [
-        ("", ["A checksum must be specified"]),
+        ("", [CHECKSUM_MISSING]),
         (
             "zzzz",
             ["invalid checksum: encoding/hex: invalid byte: U+007A 'z' in \"zzzz\""],
@@ -201,9 +202,7 @@ def test_legacy_forms_validate_the_combined_value() -> None:
     assert checksum_syntax_errors(MD5, legacy_type="MD5") == []
     assert checksum_syntax_errors("junk", legacy_type="none") == []
     assert checksum_syntax_errors("", legacy_type="sha256", legacy_url="./SUMS") == []
-    assert checksum_syntax_errors("", legacy_type="sha256", legacy_url="") == [
-        "A checksum must be specified"
-    ]
+    assert checksum_syntax_errors("", legacy_type="sha256", legacy_url="") == [CHECKSUM_MISSING]
     assert checksum_syntax_errors("zz", legacy_type="md5") == [
         "invalid checksum: encoding/hex: invalid byte: U+007A 'z' in \"md5:zz\""
     ]

@@ -13,6 +13,7 @@ import pytest
 from kiln.builders.qemu.config import QemuConfig
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan
+from kiln.media.checksum import CHECKSUM_MISSING
 from kiln.options.spec import Duration, QemuImgArgs
 from kiln.plan import PlanOptions, ValidationFailed, make_plan
 from kiln.template.loader import parse_template
@@ -361,6 +362,7 @@ def test_local_checksum_file_is_read_at_validate_time(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "SHA256SUMS").write_text(f"{SHA256}  debian.iso\n{'1' * 64}  other.iso")
+    (tmp_path / "other.iso").write_bytes(b"")  # a local ISO must exist at validate time
     assert config(tmp_path, iso_checksum="file:SHA256SUMS").iso_checksum == f"sha256:{SHA256}"
     assert (
         config(tmp_path, iso_checksum="file:./SHA256SUMS", iso_url="other.iso").iso_checksum
@@ -376,7 +378,7 @@ def test_remote_checksum_file_waits_for_the_build(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "messages"),
     [
-        ("", ["A checksum must be specified"]),
+        ("", [CHECKSUM_MISSING]),
         ("md5:zzzz", ["invalid checksum: encoding/hex: invalid byte: U+007A 'z' in \"md5:zzzz\""]),
         ("abcd", ['Unknown type for checksum abcd in "abcd"']),
         ("sha3:abcd", ['unsupported checksum type: sha3 in "sha3:abcd"']),
@@ -399,7 +401,7 @@ def test_checksum_errors(tmp_path: Path, value: str, messages: list[str]) -> Non
 
 
 def test_missing_checksum_key(tmp_path: Path) -> None:
-    assert errors(tmp_path, drop=("iso_checksum",)) == ["A checksum must be specified"]
+    assert errors(tmp_path, drop=("iso_checksum",)) == [CHECKSUM_MISSING]
 
 
 def test_unknown_legacy_checksum_type(tmp_path: Path) -> None:

@@ -169,7 +169,8 @@ def test_non_qemu_builder(tmp_path: Path) -> None:
             'Error: Failed to prepare build: "b"',
             [
                 "builder type 'virtualbox-iso' is not supported by kiln: kiln builds with QEMU "
-                'only ("type": "qemu")'
+                'only ("type": "qemu")\n'
+                "  To build only this template's qemu builds, run kiln with -only=a"
             ],
         )
     ]
@@ -252,7 +253,9 @@ def test_only_except_in_steps_must_name_builds(tmp_path: Path) -> None:
 
 def test_required_variable_errors_stop_before_the_builds(tmp_path: Path) -> None:
     failed = failure(tmp_path, {"variables": {"pw": None}, "builders": [{**BASE, "memory": "x"}]})
-    assert failed.groups == [("", ["required variable not set: pw"])]
+    assert failed.groups == [
+        ("", ["required variable not set: pw (set it with -var 'pw=…' or in a -var-file)"])
+    ]
 
 
 def test_min_packer_version(tmp_path: Path) -> None:

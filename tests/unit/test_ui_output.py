@@ -33,7 +33,8 @@ def test_lines_of_no_build_have_no_prefix() -> None:
     ui.error("Error: Failed to prepare build")
     ui.artifact("VM files in directory: out", "qemu")
     assert out.getvalue() == (
-        "Debug mode enabled.\nError: Failed to prepare build\n--> qemu: VM files in directory: out\n"
+        "Debug mode enabled.\nError: Failed to prepare build\n"
+        "--> qemu: VM files in directory: out\n"
     )
 
 

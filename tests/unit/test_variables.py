@@ -107,8 +107,8 @@ def test_an_undeclared_cli_variable_warns_and_is_set() -> None:
 
 def test_required_variables() -> None:
     assert problems({"password": None, "user": None}) == [
-        "required variable not set: password",
-        "required variable not set: user",
+        "required variable not set: password (set it with -var 'password=…' or in a -var-file)",
+        "required variable not set: user (set it with -var 'user=…' or in a -var-file)",
     ]
     assert resolve({"password": None}, cli={"password": "s3cret"}) == {"password": "s3cret"}
 
@@ -167,7 +167,7 @@ def test_undefined_and_required_references() -> None:
         "section or pass -var 'nope=...'"
     ]
     assert problems({"pw": None, "b": "{{ user `pw` }}"}) == [
-        "required variable not set: pw",
+        "required variable not set: pw (set it with -var 'pw=…' or in a -var-file)",
         "Failed to interpolate \"b\": '{{ user `pw` }}'; error: template: variables.b:1:4: "
         "variable not set: pw: Please make sure that the variable you're referencing has been "
         "defined; Packer treats all variables used to interpolate other user variables as "

@@ -10,9 +10,10 @@ in pigeon's format (`line:col (offset): rule Name: message`), exactly as Packer 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from kiln.boot.keys import SPECIAL_KEY_ORDER, SPECIAL_KEYS, literal_keysym
+from kiln.boot.keys import KEY_NAMES, SPECIAL_KEY_ORDER, SPECIAL_KEYS, literal_keysym
 from kiln.errors import KilnError
 from kiln.golang.duration import DurationError, format_go_duration, parse_go_duration_ns
 
@@ -293,3 +294,49 @@ def parse_boot_command(text: str) -> list[BootAction]:
     if problems:
         raise BootCommandError(problems)
     return actions
+
+
+# Other programs' names for keys the grammar spells differently.
+_KEY_ALIASES = {
+    "pgdown": "pageDown", "pgdn": "pageDown", "pagedn": "pageDown", "pgup": "pageUp",
+    "backspace": "bs", "delete": "del", "escape": "esc", "space": "spacebar", "ins": "insert",
+    "ctrl": "leftCtrl", "control": "leftCtrl", "alt": "leftAlt", "shift": "leftShift",
+    "super": "leftSuper", "win": "leftSuper", "cmd": "leftCommand", "return": "return",
+}  # fmt: skip
+# `<word>`: what a key, a wait or a toggle looks like (template actions excluded).
+_ANGLE_WORD = re.compile(r"<([^<>{}\s][^<>{}]{0,23})>")
+
+
+def mistyped_keys(text: str) -> list[str]:
+    """Warnings for `<word>`s that Packer would type literally but that look like a key or a
+    wait (`<enterr>`, `<Wait5>`, `<wait 5>`), each with the closest key."""
+    from kiln.suggest import closest  # only on validate's path, and cheap
+
+    parser = _Parser(text)
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for match in _ANGLE_WORD.finditer(text):
+        pos, word = match.start(), match.group(1)
+        if parser.wait(pos) or parser.char_toggle(pos) or parser.special(pos):
+            continue
+        if match.group(0) in seen:
+            continue
+        if word.lower().replace(" ", "").startswith("wait"):
+            hint = '<wait>, <wait5>, <wait10> or <wait1m30s> (lower-case "wait", no space)'
+        else:
+            bare = re.sub(r"(?i)(on|off)$", "", word) if len(word) > 3 else word
+            folded = bare.strip().lower()
+            names = {n.lower(): n for n in KEY_NAMES}
+            if len(folded) < 3 and folded not in names:
+                continue  # `<b >`, `<x>`: too short to be a likely key
+            key = _KEY_ALIASES.get(folded) or names.get(closest(folded, names, cutoff=0.6) or "")
+            if key is None:
+                continue
+            suffix = word[len(bare) :]
+            hint = f"<{key}{suffix.capitalize() if suffix else ''}>"
+        seen.add(match.group(0))
+        warnings.append(
+            f"boot_command: {match.group(0)} is not a special key, so it is typed as "
+            f"{len(match.group(0))} characters; did you mean {hint}?"
+        )
+    return warnings

@@ -204,3 +204,13 @@ def describe_keysym(keysym: int) -> str:
     if 0x20 < keysym < 0x110000 and chr(keysym).isprintable():
         return repr(chr(keysym))
     return f"keysym 0x{keysym:X}"
+
+
+#: The names as the documentation writes them (camel case), for messages and the docs table.
+KEY_NAMES: tuple[str, ...] = (
+    "bs", "del", "enter", "return", "esc", "tab", "spacebar", "insert", "home", "end",
+    "pageUp", "pageDown", "up", "down", "left", "right", "menu",
+    *(f"f{n}" for n in range(1, 13)),
+    "leftAlt", "rightAlt", "leftCtrl", "rightCtrl", "leftShift", "rightShift",
+    "leftSuper", "rightSuper", "leftCommand", "rightCommand", "leftOption", "rightOption",
+)  # fmt: skip

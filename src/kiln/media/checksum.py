@@ -68,6 +68,12 @@ class Checksum:
 
 
 NO_CHECKSUM = Checksum("none", "")
+# Packer's words, then the forms iso_checksum accepts.
+CHECKSUM_MISSING = (
+    "A checksum must be specified\n"
+    '  iso_checksum takes "sha256:<hex>" (or md5:, sha1:, sha512:), a bare hex digest, '
+    '"file:<path or URL of a SHA256SUMS-style file>", or "none" to skip the check'
+)
 
 
 class ChecksumError(KilnError):
@@ -217,7 +223,7 @@ def checksum_syntax_errors(
             ]
         value = normalize_legacy(value, legacy_type, legacy_url)
     if value == "":
-        return ["A checksum must be specified"]
+        return [CHECKSUM_MISSING]
     if value == "none":
         return []
     ctype, sep, _ = value.partition(":")
@@ -232,7 +238,7 @@ def checksum_syntax_errors(
 def parse_checksum(value: str) -> Checksum:
     """An inline `iso_checksum` (``none``, bare hex, ``type:hex``) as a `Checksum`."""
     if value == "":
-        raise ChecksumError("A checksum must be specified")
+        raise ChecksumError(CHECKSUM_MISSING)
     if value == "none":
         return NO_CHECKSUM
     parsed, problems = _parse_inline(value)

@@ -79,7 +79,11 @@ def resolve_variables(
             )
         raw[key] = value
 
-    errors = [f"required variable not set: {name}" for name, v in raw.items() if v is None]
+    errors = [
+        f"required variable not set: {name} (set it with -var '{name}=…' or in a -var-file)"
+        for name, v in raw.items()
+        if v is None
+    ]
     values: dict[str, str] = {}
     resolving: list[str] = []
 

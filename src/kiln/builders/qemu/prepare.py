@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kiln.boot.grammar import validate_boot_command
+from kiln.boot.grammar import mistyped_keys, validate_boot_command
 from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
@@ -188,6 +188,8 @@ class _Checks:
             self._check_late_template(where, text, self._boot_sample())
             for message in validate_boot_command(text):
                 self.err(message if where == "boot_command" else f"{where}: {message}")
+            for message in mistyped_keys(text):
+                self.warn(message.replace("boot_command", where, 1))
         for i, row in enumerate(c.qemuargs):
             if not row:
                 self.err(f"qemuargs[{i}] is empty: each row is a switch and its values")
@@ -239,6 +241,8 @@ class _Checks:
             self.err("Only one of iso_url or iso_urls must be specified")
         elif not c.iso_url and not c.iso_urls:
             self.err("One of iso_url or iso_urls must be specified")
+        else:
+            self._iso_sources([c.iso_url] if c.iso_url else list(c.iso_urls))
         if c.iso_skip_cache:
             c.iso_checksum, c.iso_checksum_type, c.iso_checksum_url = "none", "", ""
         problems = checksum_syntax_errors(
@@ -265,6 +269,34 @@ class _Checks:
                     self._resolve_local_checksum_file(first_url)
             else:  # Packer stores the checksum normalised: "md5:<lower-case hex>"
                 c.iso_checksum = parse_checksum(c.iso_checksum).normalized()
+
+    def _iso_sources(self, urls: list[str]) -> None:
+        """A local ISO that is not there, or a scheme kiln cannot fetch, fails now (Packer:
+        when the download step runs, after the output directory and ports are set up).
+        With several `iso_urls` one usable entry is enough; the others are warnings."""
+        key = "iso_url" if len(urls) == 1 else "iso_urls"
+        problems: list[str] = []
+        for url in urls:
+            source = parse_source(url)
+            if source.kind == "unsupported":
+                problems.append(
+                    f"{key}: {url!r} uses the URL scheme {source.scheme!r}, which kiln cannot "
+                    "fetch: use an http(s) URL, a local path or a file:// URL"
+                )
+            elif source.kind == "local" and source.path is not None:
+                path = self._path(str(source.path))
+                if not path.is_file():
+                    what = "is a directory" if path.is_dir() else "does not exist"
+                    problems.append(
+                        f"{key}: the local file {url!r} {what} ({path}); build it or fix the "
+                        "path (relative paths are relative to the directory kiln runs in)"
+                    )
+        if len(problems) == len(urls):
+            for problem in problems:
+                self.err(problem)
+        else:
+            for problem in problems:
+                self.warn(problem + "; kiln will try the other URLs")
 
     def _legacy_checksum_warnings(self, given: str) -> None:
         c = self.c
