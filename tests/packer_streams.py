@@ -23,10 +23,11 @@ _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d): ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Lines kiln adds to Packer's (after normalisation); docs/compatibility.md lists them.
+_PREFIX = r"^(?:,ui,message,|<T>: )?"  # a machine-readable ui line, or a timestamped one
 KILN_ADDITIONS = (
-    re.compile(r"^(ui,message,)?    \w+: HTTP (GET|HEAD) /\S* -> \d+$"),  # the guest's requests
-    re.compile(r"^(ui,message,)?    \w+: VM shut down\.$"),
-    re.compile(r"^(ui,message,)?    \w+: Step timings:"),  # then one line per step
+    re.compile(_PREFIX + r"    \w+: HTTP (GET|HEAD) /\S* -> \d+$"),  # the guest's requests
+    re.compile(_PREFIX + r"    \w+: VM shut down\.$"),
+    re.compile(_PREFIX + r"    \w+: Step timings:"),  # then one line per step (human output)
     re.compile(r"^    \w+: [a-z][a-z ]+ +\d+\.\d\ds$"),
     re.compile(r"^\w+,(step-timing|build-time),"),
 )

@@ -130,7 +130,8 @@ def test_the_seed_example_is_valid(
         assert f"{old} is deprecated" in err
     assert (
         "iso_checksum_type is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
-        'seed documents). Write "iso_checksum": "md5:0ca12fe5f28c2ceed4f4084b41ff8a0b" instead.'
+        'QEMU page documented it). Write "iso_checksum": '
+        '"md5:0ca12fe5f28c2ceed4f4084b41ff8a0b" instead.'
     ) in err
     assert "s0m3password" not in err
 

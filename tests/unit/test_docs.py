@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -61,9 +62,9 @@ def test_documented_details() -> None:
     qemu = PAGES["qemu.md"]
     assert "| `ssh_timeout` | duration | `5m` |" in qemu
     assert "Deprecated alias: `ssh_wait_timeout`." in qemu
-    assert "| `format` | string | `qcow2` | seed |" in qemu
+    assert "| `format` | string | `qcow2` | 1.6.6 |" in qemu
     assert "Allowed: `qcow2`, `raw`." in qemu
-    assert "| `output_directory` | string | `output-<build name>` | seed |" in qemu
+    assert "| `output_directory` | string | `output-<build name>` | 1.6.6 |" in qemu
     assert "Not supported by kiln yet: setting it is an error." in qemu
     assert "Accepted for compatibility; no effect in kiln" in qemu
     assert "Secret: never printed." in qemu
@@ -75,3 +76,40 @@ def test_documented_details() -> None:
     provisioners = PAGES["provisioners.md"]
     assert "| `valid_exit_codes` | array of integer | `0` |" in provisioners
     assert "## `shell`" in provisioners
+
+
+def test_no_sentence_is_said_twice_in_a_row() -> None:
+    """A note the generator adds (rendered at build time, accepted for compatibility) must
+    not repeat what the option's help already says."""
+    for text in PAGES.values():
+        for line in text.splitlines():
+            if not line.startswith("| `"):
+                continue
+            sentences = [x.strip() for x in re.split(r"(?<=\.) ", line.split(" | ")[-1])]
+            for a, b in itertools.pairwise(sentences):
+                assert a != b, line
+            assert line.count("Rendered at build time") <= 1, line
+            assert line.count("Accepted") <= 1, line
+
+
+def test_pages_speak_to_users() -> None:
+    """No internal words: every `since` is a Packer version, a plugin version or `before
+    1.6`; `disk_size`'s default is Packer 1.6.6's and says so."""
+    for text in PAGES.values():
+        assert "seed" not in text.lower()
+        for line in text.splitlines():
+            if line.startswith("| `"):
+                since = line.split(" | ")[3]
+                assert since in ("1.6.6", "before 1.6") or since.startswith("plugin v"), line
+    qemu = PAGES["qemu.md"]
+    assert "| `disk_size` | string | `40960M` | 1.6.6 |" in qemu
+    assert "its older documentation says 40000" in qemu
+
+
+def test_compress_formats_are_listed_as_they_work() -> None:
+    page = PAGES["post-processors.md"]
+    compress = page[page.index("## `compress`") :]
+    row = next(x for x in compress.splitlines() if x.startswith("| `output`"))
+    assert ".tar.lz4" in row
+    assert "not supported" not in row
+    assert ".bz2, .zst and other compressions neither writes are an error" in row

@@ -342,12 +342,12 @@ def test_legacy_checksum_keys_warn_with_the_modern_spelling(tmp_path: Path) -> N
     warns = warnings(tmp_path, iso_checksum=MD5, iso_checksum_type="md5")
     assert (
         "iso_checksum_type is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
-        f'seed documents). Write "iso_checksum": "md5:{MD5}" instead.'
+        f'QEMU page documented it). Write "iso_checksum": "md5:{MD5}" instead.'
     ) in warns
     warns = warnings(tmp_path, iso_checksum="", iso_checksum_url="http://x/SUMS")
     assert (
         "iso_checksum_url is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
-        'seed documents). Write "iso_checksum": "file:http://x/SUMS" instead.'
+        'QEMU page documented it). Write "iso_checksum": "file:http://x/SUMS" instead.'
     ) in warns
     warns = warnings(tmp_path, iso_checksum=MD5, iso_checksum_url="http://x/SUMS")
     assert "iso_checksum_url is ignored because iso_checksum is set" in warns

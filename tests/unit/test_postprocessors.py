@@ -591,3 +591,20 @@ def test_extra_post_processor_checks() -> None:
         "openbsd, solaris, windows"
     )
     assert extra_post_processor_checks(ManifestConfig()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "bad"),
+    [("out.tar.bz2", "", True), ("out.zst", "", True), ("out", "bz2", True),
+     ("out.tar.gz", "", False), ("out.tar.lz4", "", False), ("image.box", "", False)],
+)  # fmt: skip
+def test_compress_refuses_formats_it_cannot_write(output: str, fmt: str, bad: bool) -> None:
+    from kiln.postprocessors.checks import check_compress
+    from kiln.postprocessors.config import CompressConfig
+
+    problems = check_compress(CompressConfig(output=output, format=fmt), Path())
+    assert bool(problems) is bad
+    if bad:
+        assert (
+            "cannot write: Packer would write a gzip-compressed tar under that name" in problems[0]
+        )

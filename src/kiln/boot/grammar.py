@@ -1,6 +1,7 @@
 """The boot-command language: a string → a list of key actions and waits.
 
-A hand-written mirror of Packer's PEG ([SDK] bootcommand/boot_command.pigeon, reference §4.1):
+A hand-written mirror of Packer's PEG (packer-plugin-sdk/bootcommand/boot_command.pigeon in Packer
+v1.6.6):
 at each position try, in order, Wait, CharToggle, Special, Literal; the first that matches
 wins, and inside a rule an ordered choice commits to its first matching alternative (no
 backtracking into later ones). Errors raised by the grammar's actions (an out-of-range integer,

@@ -1,6 +1,7 @@
 """Key tables: boot-command key names → X11 keysyms, characters → keysyms, keysyms → QKeyCodes.
 
-Keysyms are what Packer sends over VNC ([SDK] bootcommand/vnc_driver.go, reference §4.2/§4.3):
+Keysyms are what Packer sends over VNC (packer-plugin-sdk/bootcommand/vnc_driver.go and driver.go,
+Packer v1.6.6):
 a special key's value from `SPECIAL_KEYS`, a literal character's Unicode code point, and Left
 Shift (0xFFE1) around characters that need it. The QMP driver sends QEMU key codes instead; the
 keysym → QKeyCode table is the US layout, the same mapping QEMU's own VNC server applies with
@@ -15,11 +16,13 @@ import unicodedata
 
 KEYSYM_LEFT_SHIFT = 0xFFE1
 
-#: Characters that Packer wraps in Shift besides uppercase letters ([SDK] driver.go).
+#: Characters that Packer wraps in Shift besides uppercase letters
+#: (packer-plugin-sdk/bootcommand/driver.go).
 SHIFTED_CHARS = '~!@#$%^&*()_+{}|:"<>?'
 
 #: Special key names (lower case) in the grammar's ordered-choice order: `f10`..`f12` before
-#: `f1`, and `left`/`right`/`menu` last so `leftAlt` etc. win ([SDK] boot_command.pigeon).
+#: `f1`, and `left`/`right`/`menu` last so `leftAlt` etc. win
+#: (packer-plugin-sdk/bootcommand/boot_command.pigeon).
 SPECIAL_KEY_ORDER: tuple[str, ...] = (
     "bs",
     "del",
@@ -64,7 +67,8 @@ SPECIAL_KEY_ORDER: tuple[str, ...] = (
     "menu",
 )
 
-#: Special key name (lower case) → X11 keysym ([SDK] vnc_driver.go `NewVNCDriver`).
+#: Special key name (lower case) → X11 keysym (packer-plugin-sdk/bootcommand/vnc_driver.go
+#: `NewVNCDriver`).
 SPECIAL_KEYS: dict[str, int] = {
     "bs": 0xFF08,
     "del": 0xFFFF,

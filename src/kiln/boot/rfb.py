@@ -3,7 +3,8 @@
 Enough of RFC 6143 to type keys, and nothing more: kiln never asks for framebuffer updates
 (screenshots come from QMP), so whatever the server sends after ServerInit is read and dropped
 by a background task, which also notices when the server goes away. The behaviour follows
-Packer's client, mitchellh/go-vnc (reference §4.5): require version ≥ 3.8 and answer
+Packer's client, mitchellh/go-vnc (client.go and client_auth.go, vendored in Packer v1.6.6):
+require version ≥ 3.8 and answer
 `RFB 003.008`; offer VNC authentication (type 2) when a password is given, else None (type 1);
 ClientInit with shared = 1. Modelled on `qemu.qmp`: an explicit `RfbState` and typed errors.
 """

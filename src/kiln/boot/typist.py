@@ -1,4 +1,5 @@
-"""Type parsed boot actions on a keyboard driver with Packer's timing (reference §4.3, §4.4).
+"""Type parsed boot actions on a keyboard driver with Packer's timing
+(packer-plugin-sdk/bootcommand/vnc_driver.go, Packer v1.6.6).
 
 After every key event (each down and each up) the typist sleeps the key interval; a character
 that needs Shift is wrapped in Left Shift (press: Shift↓ key↓ key↑ Shift↑; `<XOn>`: Shift↓ key↓;

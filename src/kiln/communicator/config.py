@@ -38,14 +38,14 @@ class CommConfig:
         2222,
         section="communicator",
         aliases=(_port_alias("ssh_host_port_min"),),
-        help="Lowest host port forwarded to the guest's SSH port (inclusive). The seed's "
+        help="Lowest host port forwarded to the guest's SSH port (inclusive). The QEMU page's "
         "`ssh_host_port_min` is accepted with a deprecation warning.",
     )
     host_port_max: int = option(
         4444,
         section="communicator",
         aliases=(_port_alias("ssh_host_port_max"),),
-        help="Highest host port forwarded to the guest's SSH port (inclusive). The seed's "
+        help="Highest host port forwarded to the guest's SSH port (inclusive). The QEMU page's "
         "`ssh_host_port_max` is accepted with a deprecation warning.",
     )
     skip_nat_mapping: bool = option(
@@ -89,7 +89,7 @@ class CommConfig:
                 "Please, update your template to use ssh_timeout.",
             ),
         ),
-        help="How long to wait for SSH to become available. The seed's `ssh_wait_timeout` "
+        help="How long to wait for SSH to become available. The QEMU page's `ssh_wait_timeout` "
         "is accepted with a deprecation warning (and wins, as in Packer).",
     )
     ssh_handshake_attempts: int = option(
@@ -241,25 +241,31 @@ class CommConfig:
         section="ssh", factory=list, since="1.6.6", unsupported=True, help="Remote port forwards."
     )
     winrm_username: str = option(
-        "", section="winrm", since="1.6.6", inert=True, help="Accepted; WinRM is not supported."
+        "", section="winrm", since="1.6.6", inert=True, help="The WinRM user."
     )
     winrm_password: str = option(
-        "", section="winrm", since="1.6.6", inert=True, secret=True, help="Accepted; unused."
+        "", section="winrm", since="1.6.6", inert=True, secret=True, help="The WinRM password."
     )
-    winrm_host: str = option("", section="winrm", since="1.6.6", inert=True, help="Accepted.")
-    winrm_port: int = option(5985, section="winrm", since="1.6.6", inert=True, help="Accepted.")
+    winrm_host: str = option("", section="winrm", since="1.6.6", inert=True, help="The WinRM host.")
+    winrm_port: int = option(
+        5985, section="winrm", since="1.6.6", inert=True, help="The WinRM port."
+    )
     winrm_timeout: Duration = option(
-        Duration(1800.0, "30m"), section="winrm", since="1.6.6", inert=True, help="Accepted."
+        Duration(1800.0, "30m"),
+        section="winrm",
+        since="1.6.6",
+        inert=True,
+        help="How long to wait for WinRM.",
     )
     winrm_use_ssl: bool = option(
-        False, section="winrm", since="1.6.6", inert=True, help="Accepted."
+        False, section="winrm", since="1.6.6", inert=True, help="WinRM over HTTPS."
     )
     winrm_insecure: bool = option(
-        False, section="winrm", since="1.6.6", inert=True, help="Accepted."
+        False, section="winrm", since="1.6.6", inert=True, help="Skip the WinRM certificate check."
     )
     winrm_use_ntlm: bool = option(
-        False, section="winrm", since="1.6.6", inert=True, help="Accepted."
+        False, section="winrm", since="1.6.6", inert=True, help="NTLM authentication for WinRM."
     )
     winrm_no_proxy: bool = option(
-        False, section="winrm", since="1.6.6", inert=True, help="Accepted."
+        False, section="winrm", since="1.6.6", inert=True, help="Bypass the proxy for WinRM."
     )

@@ -1,6 +1,7 @@
 """The CD: an ISO 9660 image (+ Joliet + Rock Ridge) from `cd_files` and `cd_content`.
 
-Packer's rules (SDK `step_create_cdrom.go`, reference §1.6): a file goes to the root
+Packer's rules (packer-plugin-sdk's multistep/commonsteps/step_create_cdrom.go): a file goes to
+the root
 under its base name; a directory is copied with its hierarchy under its own name, or,
 when written with a trailing slash (``dir/``) or as ``.``, its contents go to the root;
 `cd_content` (path → text) wins over a file at the same path. The label is the volume

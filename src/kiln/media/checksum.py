@@ -3,7 +3,7 @@
 Packer resolves the checksum at validate time through go-getter (`GetChecksum` against
 the *first* ISO URL) and stores it normalised as ``<type>:<lowercase hex>``. The error
 texts below are go-getter's and Packer's, suffixed with `` in "<value>"`` as Packer does
-(reference §1.4).
+(packer-plugin-sdk/multistep/commonsteps/iso_config.go, Packer v1.6.6).
 
 Deliberate differences from go-getter v2.2.2 (each fixes a bug; all listed in
 docs/compatibility.md):

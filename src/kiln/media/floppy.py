@@ -1,6 +1,7 @@
 """The floppy disk: a 1.44 MB FAT12 image from `floppy_files`, `floppy_dirs`, `floppy_content`.
 
-Packer's rules (SDK `step_create_floppy.go`, reference §1.6): `floppy_files` are copied
+Packer's rules (packer-plugin-sdk/multistep/commonsteps/step_create_floppy.go, Packer v1.6.6):
+`floppy_files` are copied
 flat into the root (a directory's files too, found recursively); `floppy_dirs` keep
 their hierarchy under the directory's own name; `floppy_content` (path → text) wins
 over a file at the same path. The label is the FAT volume label and the OEM name.

@@ -43,7 +43,7 @@ class OptionSpec:
 
     help: str
     section: str
-    since: str = "seed"
+    since: str = "1.6.6"
     choices: tuple[str, ...] = ()
     # For a list option: the values each item may take.
     item_choices: tuple[str, ...] = ()

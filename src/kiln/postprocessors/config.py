@@ -65,8 +65,10 @@ class CompressConfig:
         "packer_{{.BuildName}}_{{.BuilderType}}",
         section="compress",
         late=True,
-        help="Archive path; its extension picks the format (.tar.gz, .tgz, .zip, .gz, "
-        ".tar, .tar.xz, .xz, .tar.bz2, .bz2, .lz4 not supported).",
+        help="Archive path; its extension picks the format: .tar.gz, .tar.xz, .tar.lz4, "
+        ".tar.bgzf (a compressed tar), .zip, .tar, or .gz, .xz, .lz4, .bgzf (one file "
+        "compressed). Other names make a gzipped tar, as in Packer; .bz2, .zst and other "
+        "compressions neither writes are an error.",
     )
     format: str = option("", section="compress", help="Force a format instead of the extension.")
     compression_level: int = option(6, section="compress", help="0 (none) to 9 (best).")

@@ -165,7 +165,10 @@ class ShellLocalConfig:
         section="shell-local", factory=list, help="Run only on these OSes (e.g. linux)."
     )
     use_linux_pathing: bool = option(
-        False, section="shell-local", inert=True, help="Windows only; accepted and ignored."
+        False,
+        section="shell-local",
+        inert=True,
+        help="Windows only: Linux-style paths for the script.",
     )
     valid_exit_codes: list[int] = option(
         section="shell-local", factory=lambda: [0], help="Exit codes that mean success."

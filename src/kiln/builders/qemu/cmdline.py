@@ -2,7 +2,8 @@
 
 Packer builds a map of default switches, lets each `qemuargs` row replace the default of the
 same switch, re-adds the network device if a user `-device` list lost it, and flattens the
-map in Go's random map order (reference §3.1). kiln applies the same rules but emits switches
+map in Go's random map order (`getCommandArgs` in builder/qemu/step_run.go, Packer v1.6.6). kiln
+applies the same rules but emits switches
 in a fixed order (the defaults in the order of §3.2, then switches only the user gave, in
 their order), so the same template always gives the same argv.
 
@@ -25,7 +26,8 @@ from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
 
-# The order kiln emits default switches in (reference §3.2's table order).
+# The order kiln emits default switches in (the order of step_run.go's `defaultArgs` as Packer
+# 1.6.6 documents and logs them).
 SWITCH_ORDER = (
     "-name", "-machine", "-netdev", "-vnc", "-m", "-smp", "-cpu", "-boot", "-qmp",
     "-fda", "-display", "-bios", "-vga", "-chardev", "-tpmdev", "-device", "-drive",
@@ -120,7 +122,8 @@ def build_argv(
 def default_switches(
     config: QemuConfig, comm: CommConfig, facts: RuntimeFacts
 ) -> dict[str, list[str]]:
-    """Packer's default switch map (reference §3.2/§3.3); values are lists."""
+    """Packer's default switch map (step_run.go `getCommandArgs`, Packer v1.6.6); values are
+    lists."""
     c = config
     args: dict[str, list[str]] = {"-name": [c.vm_name]}
     if facts.accelerator == "none":
@@ -167,7 +170,8 @@ def default_switches(
 
 
 def smp_value(cpus: int, sockets: int, cores: int, threads: int) -> str:
-    """The modern plugin's `-smp` (reference §1.10), made acceptable to QEMU >= 6.2.
+    """The modern plugin's `-smp` (packer-plugin-qemu builder/qemu/config.go, `QemuSMPConfig`),
+    made acceptable to QEMU >= 6.2.
 
     Packer's value for fewer CPUs than the topology holds (`2,sockets=2,cores=2`) is
     rejected by QEMU 7.2 ("product of the hierarchy must match maxcpus"); kiln adds
@@ -243,7 +247,7 @@ class _Controllers:
 
 
 def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str], list[str]]:
-    """Packer's `-device` and `-drive` lists (reference §3.3), with kiln's fixes."""
+    """Packer's `-device` and `-drive` lists (step_run.go, Packer v1.6.6), with kiln's fixes."""
     devices: list[str] = []
     drives: list[str] = []
     ctl = _Controllers(devices)
@@ -321,7 +325,7 @@ def _kiln_plumbing(facts: RuntimeFacts, user: Mapping[str, list[str]]) -> list[s
 def qemuargs_template_data(
     config: QemuConfig, comm: CommConfig, facts: RuntimeFacts
 ) -> dict[str, object]:
-    """The fields `qemuargs` can use (reference §3.5)."""
+    """The fields `qemuargs` can use (step_run.go's `qemuArgsTemplateData`, Packer v1.6.6)."""
     return {
         "HTTPIP": facts.http_ip,
         "HTTPPort": facts.http_port,

@@ -3,8 +3,8 @@
 Defaults that Packer computes in `Prepare` (output directory from the build name, checksum
 normalisation, forced values) are applied in `prepare.py`; here a field's default is the
 value it has when the template does not set it. `help` is what the generated reference
-(docs/options/qemu.md) says; `since` tells where the option comes from: `seed` (the
-documented Packer page kiln implements), `1.6.6` (in Packer 1.6.6 but not on that page) or
+(docs/options/qemu.md) says; `since` tells where the option comes from: `1.6.6` (Packer
+1.6.6 has it), `before 1.6` (Packer's QEMU page documented it; 1.6 removed it) or
 `plugin vX` (the modern packer-plugin-qemu).
 """
 
@@ -56,18 +56,21 @@ class QemuConfig:
         required=True,
         help="Checksum of the ISO: `none`, bare hex (type from its length), `type:hex` "
         "(md5, sha1, sha256, sha512) or `file:URL` of a GNU/BSD checksum file. With the "
-        "seed's `iso_checksum_type` a bare hex value is typed by that key.",
+        "older `iso_checksum_type` a bare hex value is typed by that key.",
     )
     iso_checksum_type: str = option(
         "",
         section="iso",
-        help="(Seed form, removed in Packer 1.6.x; kiln accepts it.) The type of "
+        since="before 1.6",
+        help="(Removed in Packer 1.6; kiln accepts it.) The type of "
         "`iso_checksum`: none, md5, sha1, sha256 or sha512. Normalised to `type:hex`.",
     )
     iso_checksum_url: str = option(
         "",
         section="iso",
-        help="(Seed form.) URL of a GNU or BSD checksum file listing the ISO; ignored when "
+        since="before 1.6",
+        help="(Removed in Packer 1.6; kiln accepts it.) URL of a GNU or BSD checksum file "
+        "listing the ISO; ignored when "
         "`iso_checksum` is set. Normalised to `file:URL`.",
     )
     iso_target_path: str = option(
@@ -95,7 +98,7 @@ class QemuConfig:
         section="output",
         default_doc="`output-<build name>`",
         help="Directory for the image. Must not exist (kiln also accepts an empty one, as the "
-        "seed documents) unless `-force` is given.",
+        "QEMU page documents) unless `-force` is given.",
     )
     vm_name: str = option(
         "",
@@ -127,7 +130,8 @@ class QemuConfig:
         "40960M",
         section="disk",
         help="Disk size: a number of megabytes, or a number with a unit suffix b, k, m, g, t "
-        "(`10G`). Default 40960M.",
+        "(`10G`). The default is Packer 1.6.6's, `40960M` (40 GiB; its older documentation "
+        "says 40000).",
     )
     disk_additional_size: list[str] = option(
         section="disk",
@@ -242,14 +246,14 @@ class QemuConfig:
         late=True,
         help="Full control over QEMU's command line: each row is a switch and its value "
         "(concatenated without separator). A switch replaces the default switch of the same "
-        "name. Rendered at build time: `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .HTTPDir }}`, "
+        "name. Template fields: `{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .HTTPDir }}`, "
         "`{{ .OutputDir }}`, `{{ .Name }}`, `{{ .SSHHostPort }}`.",
     )
     net_device: str = option(
         "virtio-net",
         section="machine",
         help="Network device model, e.g. virtio-net, e1000, rtl8139 (any QEMU NIC model is "
-        "passed through; the seed's list is: " + ", ".join(NET_DEVICES) + ").",
+        "passed through; Packer's documented list is: " + ", ".join(NET_DEVICES) + ").",
     )
     net_bridge: str = option(
         "",
@@ -325,7 +329,7 @@ class QemuConfig:
         section="machine",
         since="1.6.6",
         inert=True,
-        help="Accepted and ignored, as in Packer.",
+        help="Run the VM once only (Packer ignores it too).",
     )
 
     # --- Display and VNC -------------------------------------------------------------
@@ -429,7 +433,7 @@ class QemuConfig:
         section="boot",
         since="1.6.6",
         inert=True,
-        help="Accepted for compatibility; Packer's VNC driver ignores it, and so does kiln.",
+        help="Pause between groups of keys; Packer's VNC driver ignores it too.",
     )
 
     # --- HTTP server -----------------------------------------------------------------

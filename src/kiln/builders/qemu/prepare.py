@@ -1,7 +1,8 @@
 """Defaults and validation of a decoded qemu builder, in Packer's `Prepare` order.
 
 Packer's `Config.Prepare` fills computed defaults, forces some values and collects errors
-(reference §1.12). kiln does the same, keeps Packer's messages where they exist, and says
+(builder/qemu/config.go `Prepare`, Packer v1.6.6). kiln does the same, keeps Packer's messages
+where they exist, and says
 more where Packer says little (every message names the key and what is allowed). Where
 kiln deliberately differs, `docs/compatibility.md` lists it.
 """
@@ -304,7 +305,7 @@ class _Checks:
             if getattr(c, key):
                 self.warn(
                     f"{key} is deprecated (Packer 1.6 removed it; kiln still reads it, as the "
-                    f'seed documents). Write "iso_checksum": "{c.iso_checksum}" instead.'
+                    f'QEMU page documented it). Write "iso_checksum": "{c.iso_checksum}" instead.'
                 )
         if given and c.iso_checksum_url and c.iso_checksum_type.lower() != "none":
             self.warn("iso_checksum_url is ignored because iso_checksum is set")
@@ -497,7 +498,7 @@ class _Checks:
         if self.ctx.force or not _probe(path, Path.exists):
             return
         if _probe(path, lambda p: p.is_dir() and not any(p.iterdir())):
-            return  # the seed: "must not exist or be empty"
+            return  # Packer's QEMU page: "must not exist or be empty"
         self.err(
             f"Output directory '{self.c.output_directory}' already exists. It must not exist "
             "(or be empty): remove it, choose another output_directory, or run with -force."
