@@ -113,3 +113,13 @@ def test_compress_formats_are_listed_as_they_work() -> None:
     assert ".tar.lz4" in row
     assert "not supported" not in row
     assert ".bz2, .zst and other compressions neither writes are an error" in row
+
+
+def test_the_boot_command_page_lists_every_special_key() -> None:
+    from kiln.boot.keys import KEY_NAMES, SPECIAL_KEYS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "boot-command.md").read_text()
+    table = page[page.index("## Special keys") : page.index("## Waits")]
+    assert {n.lower() for n in KEY_NAMES} == set(SPECIAL_KEYS)
+    for name in KEY_NAMES:
+        assert f"`<{name}>`" in table, name
