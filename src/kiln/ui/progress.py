@@ -20,23 +20,31 @@ class DownloadProgress:
         self._total: int | None = None
         self._done = 0
         self._last_report = 0.0
+        self._started = 0.0
 
     def start(self, name: str, total: int | None) -> None:
         self._name, self._total, self._done = name, total, 0
-        self._last_report = time.monotonic()
+        self._started = self._last_report = time.monotonic()
         if self.ui.color and self.ui.out.isatty():
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
                 Progress,
+                TaskProgressColumn,
+                TimeRemainingColumn,
                 TransferSpeedColumn,
             )
 
+            # Packer's bar (cheggaaa/pb): binary units, percentage, speed and time left.
             self._bar = Progress(
                 "    [progress.description]{task.description}",
+                DownloadColumn(binary_units=True),
                 BarColumn(),
-                DownloadColumn(),
+                TaskProgressColumn(),
                 TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.ui.out, force_terminal=True),
                 transient=True,
             )
             self._bar.start()
@@ -60,7 +68,20 @@ class DownloadProgress:
 
     def _line(self, final: bool = False) -> str:
         mib = self._done / 2**20
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = self._done / elapsed
+        speed = f", {rate / 2**20:.1f} MiB/s"
         if self._total:
             pct = 100 * self._done / self._total
-            return f"{self._name}: {mib:.1f} MiB of {self._total / 2**20:.1f} MiB ({pct:.0f}%)"
-        return f"{self._name}: {mib:.1f} MiB" + (" downloaded" if final else "")
+            left = (self._total - self._done) / rate if rate > 0 else None
+            eta = "" if final or left is None else f", {_clock(left)} left"
+            return (
+                f"{self._name}: {mib:.1f} MiB of {self._total / 2**20:.1f} MiB ({pct:.0f}%)"
+                f"{speed}{eta}"
+            )
+        return f"{self._name}: {mib:.1f} MiB" + (" downloaded" if final else "") + speed
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
