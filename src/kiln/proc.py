@@ -243,8 +243,12 @@ class Process:
 
     async def kill(self) -> None:
         """SIGKILL the process group, reap the program, read what is left of its output."""
+        exited_before = self.proc.returncode is not None
         await kill_process_group(self.proc)
         await self.drain()
+        code = self.proc.returncode
+        how = f"exited with {code}" if exited_before else f"was stopped (status {code})"
+        LOG.debug("%s (pid %d) %s", self.what, self.proc.pid, how)
 
     async def drain(self, timeout: float = 2.0) -> None:
         with contextlib.suppress(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import logging
 import os
 import socket
 import sys
@@ -268,6 +269,28 @@ async def test_all_urls_failing_lists_each(server: Server, tmp_path: Path) -> No
     assert message.startswith("error downloading ISO")
     assert f"{missing}: bad response code: 404" in message
     assert "unsupported URL scheme 'ftp'" in message
+    # The root cause, not httpx's "All connection attempts failed" alone.
+    assert f"{dead}: connection refused" in message
+
+
+async def test_the_debug_log_tells_the_download(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PACKER_LOG's story of a download: each URL with its HTTP status, the cache decision,
+    the checksum computed; then a cache hit on the second run."""
+    caplog.set_level(logging.DEBUG, logger="kiln")
+    target = tmp_path / "key.iso"
+    missing, good = server.url("/missing.iso"), server.url("/good.iso")
+    await fetch_iso([missing, good], GOOD_SUM, target)
+    log = caplog.text
+    assert f"cache miss: {target} (not there)" in log
+    assert f"GET {missing} -> HTTP 404" in log
+    assert f"{missing} failed: bad response code: 404" in log
+    assert f"GET {good} -> HTTP 200 (Content-Length {len(GOOD)})" in log
+    assert f"sha256 {GOOD_SUM.value} (want {GOOD_SUM.value})" in log
+    caplog.clear()
+    await fetch_iso([good], GOOD_SUM, target)
+    assert f"cache hit: {target} has the sha256 {GOOD_SUM.value}; no download" in caplog.text
 
 
 async def test_environment_proxy_is_not_used_for_loopback(

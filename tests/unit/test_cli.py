@@ -487,3 +487,15 @@ def test_template_from_stdin(good: Path) -> None:
     )  # fmt: skip
     assert broken.returncode == 1
     assert "Failed to parse template" in broken.stdout
+
+
+def test_the_debug_log_starts_with_version_and_template(good: Path) -> None:
+    import os
+
+    result = subprocess.run(
+        [str(KILN), "validate", good.name], cwd=good.parent, capture_output=True, text=True,
+        timeout=120, check=False, env={**os.environ, "PACKER_LOG": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert f"kiln: kiln version {__version__} (Packer 1.6.6 compatible)" in result.stderr
+    assert f"kiln: Template: {good.resolve()}" in result.stderr

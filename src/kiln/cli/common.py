@@ -15,6 +15,7 @@ from kiln.ui.log import setup_logging
 def make_ui(opts: argparse.Namespace, env: Mapping[str, str]) -> Ui:
     redactor = Redactor()
     setup_logging(env, redactor, force_debug=bool(getattr(opts, "debug", False)))
+    _log_start(opts)
     return Ui(
         color=None if opts.color else False,
         timestamps=opts.timestamp_ui,
@@ -42,3 +43,26 @@ def print_warnings(ui: Ui, warnings: list[tuple[str, str]]) -> None:
     for scope, messages in scopes.items():
         head = f'Warning: Warning when preparing build: "{scope}"' if scope else "Warning:"
         ui.warn(head + "\n\n" + "\n\n".join(messages) + "\n\n")  # Packer's bytes
+
+
+def _log_start(opts: argparse.Namespace) -> None:
+    """The debug log's first lines: who is running, on what (Packer logs its version and
+    arguments the same way)."""
+    import logging
+
+    from kiln.ui.log import LOG
+
+    if not LOG.isEnabledFor(logging.DEBUG):
+        return
+    import platform  # only for the debug log: kiln validate's start-up stays lean
+    import sys
+
+    from kiln import __version__
+
+    LOG.debug("kiln version %s (Packer 1.6.6 compatible), Python %s on %s", __version__,
+              platform.python_version(), platform.platform())  # fmt: skip
+    LOG.debug("Args: %s", sys.argv)
+    template = getattr(opts, "template", None)
+    if template:
+        where = "stdin" if template == "-" else str(Path(template).resolve())
+        LOG.debug("Template: %s", where)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -41,6 +43,7 @@ from kiln.media.checksum import (
     resolve_checksum,
 )
 from kiln.media.urls import Source, parse_source
+from kiln.ui.log import LOG
 
 LOCK_POLL_SECONDS = 0.2
 # Packer's HTTP getter allows 30 minutes without data before giving up.
@@ -83,9 +86,43 @@ def _ignore(_message: str) -> None:
     return None
 
 
+# OS errors by errno, in the words people search for.
+_ERRNO_WORDS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by peer",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "network is unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+}
+
+
 def _describe(err: BaseException) -> str:
-    text = str(err)
-    return text if text else type(err).__name__
+    """The root cause of a failed attempt: httpx wraps the OS error of a failed connection
+    in "All connection attempts failed"; the cause ("connection refused", a name that does
+    not resolve) is what the user can act on."""
+    text = str(err) or type(err).__name__
+    cause = root_cause(err)
+    if cause is err:
+        return text
+    if isinstance(cause, OSError) and cause.errno in _ERRNO_WORDS:
+        detail = _ERRNO_WORDS[cause.errno]
+    elif isinstance(cause, socket.gaierror):
+        detail = f"cannot resolve the host name ({cause.strerror or cause})"
+    else:
+        detail = str(cause) or type(cause).__name__
+    return detail if detail.lower() in text.lower() else f"{detail} ({text})"
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """The innermost exception of `err`'s `__cause__`/`__context__` chain."""
+    seen: set[int] = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        inner = err.__cause__ or err.__context__
+        if inner is None:
+            break
+        err = inner
+    return err
 
 
 @contextlib.asynccontextmanager
@@ -127,6 +164,7 @@ async def _verify(path: Path, checksum: Checksum, shown_as: str) -> None:
     if checksum.kind == "none":
         return
     got = await _hash_in_thread(path, checksum.kind)
+    LOG.debug("%s: %s %s (want %s)", shown_as, checksum.kind, got, checksum.value)
     if not checksum.matches(got):
         raise _AttemptError(_mismatch(shown_as, checksum, got))
 
@@ -187,9 +225,17 @@ async def _download(
 ) -> int:
     """Stream `source` into `part`, feeding `hasher`; returns the byte count."""
     headers = {"Accept-Encoding": "identity"}
+    LOG.debug("GET %s", source.request_url)
     async with client.stream(
         "GET", source.request_url, headers=headers, follow_redirects=True
     ) as response:
+        LOG.debug(
+            "GET %s -> HTTP %s (Content-Length %s)%s",
+            source.request_url,
+            response.status_code,
+            response.headers.get("content-length", "unknown"),
+            f", redirected to {response.url}" if str(response.url) != source.request_url else "",
+        )
         if not 200 <= response.status_code < 300:
             raise _AttemptError(f"bad response code: {response.status_code}")
         length = response.headers.get("content-length", "")
@@ -242,14 +288,24 @@ async def _fetch_remote(
         if checksum.kind != "none" and target.is_file():
             got = await _hash_in_thread(target, checksum.kind)
             if checksum.matches(got):
+                LOG.debug("cache hit: %s has the %s %s; no download", target, checksum.kind, got)
                 return True, 0
+            LOG.debug("cache: %s has %s %s, want %s", target, checksum.kind, got, checksum.value)
             log(f"Cached {target} does not match the checksum; removing it")
             target.unlink(missing_ok=True)
+        else:
+            LOG.debug(
+                "cache miss: %s (%s)",
+                target,
+                "no checksum to trust a cached copy" if checksum.kind == "none" else "not there",
+            )
         part = Path(f"{target}.part")
         hasher = StreamHasher(checksum.kind)
         try:
             written = await _download(client, source, part, hasher, progress)
             got = hasher.hexdigest()
+            LOG.debug("downloaded %d bytes; %s %s (want %s)", written, checksum.kind, got,
+                      checksum.value or "any")  # fmt: skip
             if not checksum.matches(got):
                 log(f"Checksum did not match, removing {part}")
                 raise _AttemptError(_mismatch(source.raw, checksum, got))
@@ -337,6 +393,7 @@ async def fetch_iso(
                 shown = with_checksum_query(url, wanted)
                 log(f"Trying {shown}")
                 if source.kind == "local" and source.path is not None:
+                    LOG.debug("%s is a local file: used in place, not cached", url)
                     path = await _use_local(Path(os.path.abspath(source.path)), wanted)
                     log(f"{shown} => {path}")
                     return FetchResult(path, url, False, 0, time.monotonic() - began)
@@ -350,6 +407,7 @@ async def fetch_iso(
                 )
             except (_AttemptError, httpx.HTTPError, OSError) as err:
                 message = _describe(err)
+                LOG.debug("%s failed: %s", url, message)
                 log(f"Download failed {message}")
                 attempts.append((url, message))
                 continue
