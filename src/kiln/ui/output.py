@@ -85,7 +85,7 @@ class Ui:
         self.timestamps = timestamps
         self.machine_readable = machine_readable
         self.redact = redactor or Redactor()
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._build_colors: dict[str, int] = {}
         self.status: StatusHook | None = None
 
@@ -159,7 +159,7 @@ class Ui:
         return self._build_colors[target]
 
     def _write(self, text: str) -> None:
-        with self._lock:
+        with self.lock:
             hook = self.status
             if hook is not None:
                 hook.clear()

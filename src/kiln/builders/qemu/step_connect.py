@@ -12,6 +12,7 @@ from kiln.builders.qemu.state import QemuState
 from kiln.communicator.ssh import SshCommunicator
 from kiln.communicator.ssh_settings import SshSettings
 from kiln.ui.log import LOG
+from kiln.ui.status import live_status
 
 
 def ssh_settings(state: QemuState) -> SshSettings:
@@ -59,7 +60,10 @@ async def step_connect(state: QemuState) -> AsyncIterator[None]:
         state.ui.message("Not using a NetBridge -- skipping StepWaitGuestAddress")
     state.ui.say("Using ssh communicator to connect: " + (comm.ssh_host or "127.0.0.1"))
     state.ui.say("Waiting for SSH to become available...")
-    state.comm = await connect(state)
+    async with live_status(
+        state.ui.ui, state.name, "waiting for SSH", state.work_dir / "serial.log"
+    ):
+        state.comm = await connect(state)
     if comm.pause_before_connecting.seconds > 0:
         state.ui.say(f"Pausing {comm.pause_before_connecting} before connecting...")
         await state.comm.close()
