@@ -32,8 +32,11 @@ def code_blocks(section: str) -> list[list[str]]:
     end = README.find("\n## ", start + 1)
     body = README[start : end if end > 0 else None]
     blocks = re.findall(r"```sh\n(.*?)```", body, re.S)
-    return [[line.split("  #")[0].strip() for line in block.splitlines()
-             if line.strip() and not line.lstrip().startswith("#")] for block in blocks]  # fmt: skip
+    return [
+        [line.split("  #")[0].strip() for line in block.splitlines()
+         if line.strip() and not line.lstrip().startswith("#")]
+        for block in blocks
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Key tables: special keys vs the reference (§4.2), shift rule (§4.3), keysym → QKeyCode.
+"""Key tables: special keys vs Packer's vnc_driver.go, the shift rule, keysym → QKeyCode.
 
 The QKeyCode table is checked against QEMU's own US keymap (`/usr/share/qemu/keymaps/en-us`,
 package qemu-system-data), which is what QEMU's VNC server uses to turn the same keysyms into
@@ -24,7 +24,7 @@ from kiln.boot.keys import (
     qcode_for_keysym,
 )
 
-# Reference §4.2, typed from the reference table (names as written in templates).
+# packer-plugin-sdk/bootcommand/vnc_driver.go at v1.6.6 (names as written in templates).
 REFERENCE_SPECIALS = {
     "bs": 0xFF08,
     "del": 0xFFFF,

@@ -1,4 +1,5 @@
-"""`kiln.media.cache`: cache directory and Packer's cache file names (reference §6)."""
+"""`kiln.media.cache`: cache directory and Packer's cache file names
+(packer-plugin-sdk/multistep/commonsteps/step_download.go, Packer v1.6.6)."""
 
 from __future__ import annotations
 

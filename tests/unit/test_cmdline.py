@@ -1,6 +1,8 @@
 """QEMU argv assembly (kiln.builders.qemu.cmdline) and the qemu-img argv builders.
 
-Reference: /work/shared/reference/packer-qemu.md §1.10 (SMP), §3.1-§3.5 (argv), §7 (qemu-img).
+Sources: Packer v1.6.6 builder/qemu/step_run.go (argv), step_create_disk.go, step_convert_disk.go
+and
+step_resize_disk.go (qemu-img), packer-plugin-qemu builder/qemu/config.go (`QemuSMPConfig`).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def pairs(argv: list[str], switch: str) -> list[str]:
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == switch]
 
 
-# --- smp_value (§1.10) ----------------------------------------------------------------
+# --- smp_value --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_smp_value_is_a_topology_qemu_accepts(cpus: int, s: int, c: int, t: int)
         assert fields == [str(max(cpus, 1))]
 
 
-# --- default switches (§3.2) ----------------------------------------------------------
+# --- default switches --------------------------------------------------------------------
 
 
 def test_default_switches_iso_build() -> None:
@@ -209,7 +211,7 @@ def test_vtpm() -> None:
     assert args["-device"][-1] == "tpm-tis,tpmdev=tpm0"
 
 
-# --- -drive / -device (§3.3) ----------------------------------------------------------
+# --- -drive / -device --------------------------------------------------------------------
 
 TAIL = "cache=writeback,discard=ignore,format=qcow2"
 TWO_DISKS = (DISK, f"{DISK}-1")
@@ -358,7 +360,7 @@ def test_lsi_targets_run_out() -> None:
         device_and_drive_args(cfg(disk_interface="scsi"), facts(disk_paths=paths))
 
 
-# --- qemuargs overrides (§3.1) --------------------------------------------------------
+# --- qemuargs overrides ------------------------------------------------------------------
 
 
 def test_no_qemuargs_no_notes() -> None:
@@ -459,7 +461,7 @@ def test_user_chardev_does_not_remove_kiln_control_channel() -> None:
     assert pairs(argv, "-chardev") == ["null,id=x", "socket,id=kiln-qmp,fd=7"]
 
 
-# --- template data (§3.5) and paths ---------------------------------------------------
+# --- template data and paths -----------------------------------------------------------
 
 
 def test_qemuargs_template_data() -> None:
@@ -477,7 +479,7 @@ def test_disk_paths() -> None:
     assert disk_paths(config) == ("out/vm", "out/vm-1", "out/vm-2")
 
 
-# --- qemu-img argv (§7) ---------------------------------------------------------------
+# --- qemu-img argv -------------------------------------------------------------------------
 
 
 def test_create_argv() -> None:

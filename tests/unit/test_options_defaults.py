@@ -1,4 +1,5 @@
-"""Every option row's default, written out by hand from Packer (reference §1): when a row is
+"""Every option row's default, written out by hand from Packer (builder/qemu/config.go and the SDK
+configs at v1.6.6): when a row is
 added or a default changes, this table must change with it."""
 
 from __future__ import annotations
