@@ -131,8 +131,13 @@ async def test_colour_announcement(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     out = io.StringIO()
     ui = Ui(out=out, err=out, color=True)
     await run_builds(make(tmp_path, ["a", "b"]), ui, RunOptions(), parallel=0)
-    assert "a: output will be in this color." in out.getvalue()
-    assert "b: output will be in this color." in out.getvalue()
+    # Packer's first lines: the name once (not `==> a: a: …`), each in its build's colour,
+    # then a blank line.
+    assert out.getvalue().splitlines()[:3] == [
+        "\033[1;32ma: output will be in this color.\033[0m",
+        "\033[1;36mb: output will be in this color.\033[0m",
+        "",
+    ]
 
 
 def test_summary_machine_readable() -> None:
