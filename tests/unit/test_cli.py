@@ -499,3 +499,26 @@ def test_the_debug_log_starts_with_version_and_template(good: Path) -> None:
     assert result.returncode == 0
     assert f"kiln: kiln version {__version__} (Packer 1.6.6 compatible)" in result.stderr
     assert f"kiln: Template: {good.resolve()}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "coloured"),
+    [({}, [], True), ({"NO_COLOR": "1"}, [], False), ({"PACKER_NO_COLOR": "1"}, [], False),
+     ({}, ["-color=false"], False)],
+)  # fmt: skip
+def test_colour_follows_the_flag_and_the_environment(
+    env: dict[str, str], flags: list[str], coloured: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+    import io
+
+    from kiln.cli.common import make_ui
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Tty())
+    opts = argparse.Namespace(color="-color=false" not in flags, timestamp_ui=False,
+                              machine_readable=False, debug=False)  # fmt: skip
+    assert make_ui(opts, env).color is coloured

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from kiln.cli.args import parse_cli_vars, split_list
 from kiln.plan import PlanOptions
 from kiln.ui import Redactor, Ui
 from kiln.ui.log import setup_logging
+from kiln.ui.output import colors_wanted
 
 
 def make_ui(opts: argparse.Namespace, env: Mapping[str, str]) -> Ui:
@@ -17,7 +19,7 @@ def make_ui(opts: argparse.Namespace, env: Mapping[str, str]) -> Ui:
     setup_logging(env, redactor, force_debug=bool(getattr(opts, "debug", False)))
     _log_start(opts)
     return Ui(
-        color=None if opts.color else False,
+        color=colors_wanted(opts.color, sys.stdout, env),
         timestamps=opts.timestamp_ui,
         machine_readable=opts.machine_readable,
         redactor=redactor,

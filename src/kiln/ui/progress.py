@@ -25,7 +25,7 @@ class DownloadProgress:
     def start(self, name: str, total: int | None) -> None:
         self._name, self._total, self._done = name, total, 0
         self._started = self._last_report = time.monotonic()
-        if self.ui.color and self.ui.out.isatty():
+        if not self.ui.machine_readable and self.ui.out.isatty():  # a bar on a terminal only
             from rich.console import Console
             from rich.progress import (
                 BarColumn,
