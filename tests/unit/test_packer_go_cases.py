@@ -17,7 +17,7 @@ import pytest
 from test_cmdline import argv_of, cfg, facts, pairs
 
 from kiln.builders.qemu import qemu_img
-from kiln.builders.qemu.cmdline import qemuargs_template_data
+from kiln.builders.qemu.cmdline import qemuargs_template_data, smp_value
 from kiln.builders.qemu.config import SLIRP_HOST_IP
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan
@@ -418,3 +418,38 @@ def test_Defaults(kw: dict[str, Any], switch: str, value: str) -> None:
 # shutdown_timeout, else "Failed to shutdown") run QEMU: tests/e2e (communicator none builds)
 # and kiln.builders.qemu.step_shutdown. Test_Shutdown_NoShutdownCommand: Packer kills QEMU at
 # once; kiln presses the ACPI power button first (compatibility.md "Accelerator, shutdown").
+
+
+# --- packer-plugin-qemu step_run_test.go: Test_Defaults' further cases ----------------------
+
+
+@pytest.mark.parametrize(
+    ("cpus", "sockets", "cores", "threads", "smp"),
+    [(2, 0, 0, 0, "2"), (2, 1, 0, 0, "1,sockets=1"), (0, 2, 5, 2, "20,sockets=2,cores=5,threads=2"),
+     (8, 2, 2, 0, "4,sockets=2,cores=2")],
+)  # fmt: skip
+def test_plugin_Defaults_smp(cpus: int, sockets: int, cores: int, threads: int, smp: str) -> None:
+    assert smp_value(cpus, sockets, cores, threads) == smp
+
+
+def test_plugin_Defaults_machine_netdev_vnc_display_vga() -> None:
+    argv = argv_of(cfg(accelerator="none", machine_type="fancymachine"), accelerator="none")
+    assert pairs(argv, "-machine") == ["type=fancymachine"]  # no accel= for "none"
+    assert pairs(argv_of(cfg(net_bridge="fakebridge"), comm_host_port=None), "-netdev") == [
+        "bridge,id=user.0,br=fakebridge"
+    ]
+    none = dataclasses.replace(CommConfig(), communicator="none")
+    assert pairs(argv_of(cfg(), comm=none, comm_host_port=None), "-netdev") == ["user,id=user.0"]
+    ssh = dataclasses.replace(CommConfig(), ssh_port=4567)
+    assert pairs(argv_of(cfg(), comm=ssh, comm_host_port=1111), "-netdev") == [
+        "user,id=user.0,hostfwd=tcp::1111-:4567"
+    ]
+    assert pairs(argv_of(cfg(vnc_bind_address="1.1.1.1"), vnc_port=5959), "-vnc") == ["1.1.1.1:59"]
+    argv = argv_of(cfg(cpus=2), floppy_path="/path/to/floppy")
+    assert (pairs(argv, "-fda"), pairs(argv, "-smp")) == (["/path/to/floppy"], ["2"])
+    shown = argv_of(cfg(headless=False, display="fakedisplay"), headless=False)
+    assert pairs(shown, "-display") == ["fakedisplay"]
+    assert pairs(argv_of(cfg(headless=False), headless=False), "-display") == ["gtk"]
+    assert pairs(argv_of(cfg(vga="virtio")), "-vga") == ["virtio"]
+    # "Boot value (-boot) should not be set when using UEFI builds": the EFI work
+    # (efi_boot, tests/data/golden/efi_boot.*) owns those argv.
