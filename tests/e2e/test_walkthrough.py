@@ -100,9 +100,11 @@ def test_readme_install_then_the_example(user: dict[str, str], tmp_path: Path) -
     where = sh(f'{kiln.parent / "python"} -c "import kiln; print(kiln.__file__)"', cwd=work,
                env=user)  # fmt: skip
     assert not Path(where.strip()).is_relative_to(clone)  # installed, not the checkout
+    # (build/tiny holds the image built above: a new output directory, as Packer wants)
     assert "Template validated successfully." in sh(
-        f"{kiln} validate examples/tiny/template.json", cwd=clone, env=user
-    )
+        f"{kiln} validate -var output_directory=build/tiny2 examples/tiny/template.json",
+        cwd=clone, env=user,
+    )  # fmt: skip
     assert "qemu-img create -f qcow2" in sh(
         f"{kiln} build -dry-run -var output_directory=build/tiny2 examples/tiny/template.json",
         cwd=clone, env=user,
