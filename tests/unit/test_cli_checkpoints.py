@@ -86,7 +86,7 @@ def test_max_age_needs_checkpoint(
 ) -> None:
     monkeypatch.delenv("KILN_CHECKPOINT", raising=False)
     assert main(["build", "-checkpoint-max-age=7d", str(tmp_path / "t.json")]) == 1
-    assert "-checkpoint-max-age needs -checkpoint" in capsys.readouterr().err
+    assert "-checkpoint-max-age needs -checkpoint" in capsys.readouterr().out  # Packer's stream
 
 
 # --- kiln checkpoints ------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_checkpoints_lists_and_prunes(
 
 def test_checkpoints_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checkpoints", "prnue"]) == 1
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # usage errors go to stdout, as Packer writes them
     assert "unknown action 'prnue': use list or prune — did you mean \"prune\"?" in err
     assert "Usage: kiln checkpoints [options] [list|prune]" in err
 

@@ -31,22 +31,22 @@ def _kiln_cache(env: Mapping[str, str]) -> Path:
 
 
 def _ask(build: str, error: str) -> str:
-    """-on-error=ask: Packer's prompt."""
+    """-on-error=ask: Packer's prompt, on stdout as Packer's `Ui.Ask` writes it."""
     if not sys.stdin.isatty():
         return "c"
-    sys.stderr.write(
+    sys.stdout.write(
         f"\n==> {build}: Step failed: {error}\n"
         f"==> {build}: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step "
         "(build may fail even if retry succeeds)? "
     )
-    sys.stderr.flush()
+    sys.stdout.flush()
     while True:
         answer = sys.stdin.readline().strip().lower()[:1]
         if answer in ("c", "a", "r"):
             return answer
         if answer == "":
             return "c"
-        sys.stderr.write("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step? ")
+        sys.stdout.write("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step? ")
 
 
 def checkpoint_mode(flag: str | None, env: Mapping[str, str]) -> CheckpointMode:
