@@ -15,6 +15,7 @@ from kiln import __version__
 from kiln.cli.args import VERBS, HelpRequested, UsageError, parse_args, usage
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
+from kiln.ui.log import capture_warnings
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 
@@ -33,6 +34,7 @@ Flags take one or two dashes (-force, --force); run `kiln <command> -h` for a co
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    capture_warnings()  # a library's warnings go to the debug log, never to the terminal
     if not args or args[0] in ("-h", "-help", "--help", "help"):
         (sys.stdout if args else sys.stderr).write(USAGE)
         return 0 if args else 1

@@ -2,6 +2,8 @@
 
 Everything kiln does is logged to the `kiln` logger at DEBUG level (commands with their
 argv, QEMU's stderr, HTTP requests, SSH attempts); secrets are redacted on the way out.
+Python warnings (a library's `DeprecationWarning` on import, say) go to the same log and
+nowhere else: they are for whoever debugs kiln, not for the person building an image.
 """
 
 from __future__ import annotations
@@ -13,6 +15,22 @@ from collections.abc import Mapping
 from kiln.ui.redact import Redactor
 
 LOG = logging.getLogger("kiln")
+# Where `logging.captureWarnings` sends warnings.
+WARNINGS_LOG = logging.getLogger("py.warnings")
+
+
+def capture_warnings() -> None:
+    """Route every Python warning to the debug log (silent unless it is on)."""
+    logging.captureWarnings(True)
+    _quiet(WARNINGS_LOG)
+
+
+def _quiet(logger: logging.Logger) -> None:
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False  # never logging's last-resort handler on stderr
 
 
 class _RedactingFormatter(logging.Formatter):
@@ -30,6 +48,7 @@ def _truthy(value: str | None) -> bool:
 
 def setup_logging(env: Mapping[str, str], redactor: Redactor, *, force_debug: bool = False) -> None:
     """Attach the debug-log handler the environment asks for (none by default)."""
+    _quiet(WARNINGS_LOG)
     for old in list(LOG.handlers):
         LOG.removeHandler(old)
         old.close()
@@ -45,5 +64,6 @@ def setup_logging(env: Mapping[str, str], redactor: Redactor, *, force_debug: bo
     )
     handler.setFormatter(_RedactingFormatter(redactor))
     LOG.addHandler(handler)
+    WARNINGS_LOG.addHandler(handler)
     LOG.setLevel(logging.DEBUG)
     LOG.propagate = False
