@@ -835,10 +835,15 @@ async def test_checksum_file_is_read_under_a_running_event_loop(
         ("qemu-system-x86_64", "install OVMF (apt-get install ovmf)"),
         ("/usr/bin/qemu-system-x86_64", "install OVMF (apt-get install ovmf)"),
         ("qemu-system-i386", "install OVMF for 32-bit x86 (apt-get install ovmf-ia32)"),
-        ("qemu-system-aarch64", "install the UEFI firmware for aarch64 (apt-get install "
-                                "qemu-efi-aarch64; Fedora: edk2-aarch64)"),
-        ("/opt/qemu/bin/qemu-system-arm", "install the UEFI firmware for arm (apt-get install "
-                                          "qemu-efi-arm; Fedora: edk2-arm)"),
+        (
+            "qemu-system-aarch64",
+            "install the UEFI firmware for aarch64 (apt-get install "
+            "qemu-efi-aarch64; Fedora: edk2-aarch64)",
+        ),
+        (
+            "/opt/qemu/bin/qemu-system-arm",
+            "install the UEFI firmware for arm (apt-get install qemu-efi-arm; Fedora: edk2-arm)",
+        ),
         ("qemu-system-riscv64", "install UEFI firmware for riscv64"),
         ("my-qemu-wrapper", "install UEFI firmware for your QEMU's architecture"),
     ],
