@@ -122,7 +122,8 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         scope = bdef.name
 
         def warn(message: str, scope: str = scope) -> None:
-            warnings.append((scope, message))
+            if (scope, message) not in warnings:  # e.g. one undefined variable used twice
+                warnings.append((scope, message))
 
         if bdef.type not in SUPPORTED_BUILDERS:
             errors.append(
@@ -139,6 +140,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             build_type=bdef.type,
             packer_version=PACKER_COMPAT_VERSION,
             init_time=options.init_time,
+            undefined_user=warn,
         )
         funcs = packer_functions(func_ctx)
         late = {row.name for cls in (QemuConfig, CommConfig) for row in option_specs(cls)

@@ -112,9 +112,8 @@ def test_late_templates_are_tried_at_validate_time(tmp_path: Path) -> None:
         {"builders": [{**BASE, "boot_command": ["{{ user `nope` }}"],
                        "qemuargs": [["-name", "{{ .Name | upper }}{{ env `X` }}"]]}]},
     )  # fmt: skip
+    assert ("qemu", UNDEFINED_NOPE) in failed.warnings
     assert failed.groups[0][1] == [
-        'template: boot_command:1:4: user variable "nope" is not defined (defined: none); '
-        "declare it in the \"variables\" section or pass -var 'nope=...'",
         'template: qemuargs[0][1]:1:23: env can only be used in the "variables" section: '
         'declare a variable such as "my_var": "{{env `X`}}" there and use {{user `my_var`}} '
         "here",
@@ -144,15 +143,43 @@ def test_late_templates_with_functions_that_work(tmp_path: Path) -> None:
         ("{{ env `PW` }}",
          'template: ssh_password:1:4: env can only be used in the "variables" section: declare '
          'a variable such as "my_var": "{{env `PW`}}" there and use {{user `my_var`}} here'),
-        ("{{ user `nope` }}",
-         'template: ssh_password:1:4: user variable "nope" is not defined (defined: none); '
-         "declare it in the \"variables\" section or pass -var 'nope=...'"),
         ("{{ zzz_nothing }}", 'template: ssh_password:1:4: function "zzz_nothing" not defined'),
     ],
 )  # fmt: skip
 def test_config_time_render_errors(tmp_path: Path, value: str, message: str) -> None:
     failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": value}]})
     assert failed.groups == [('Error: Failed to prepare build: "qemu"', [message])]
+
+
+UNDEFINED_NOPE = (
+    'user variable "nope" is not defined (defined: none); it renders as an empty string, as '
+    "in Packer: declare it in the \"variables\" section or pass -var 'nope=...'"
+)
+
+
+def test_an_undefined_user_variable_is_a_warning_and_renders_empty(tmp_path: Path) -> None:
+    """Packer 1.6.6 renders it as "" outside "variables"; four public templates rely on it
+    (issue 10 §2.5). One warning per variable, with a suggestion, and no second error."""
+    p = plan(
+        tmp_path,
+        {
+            "variables": {"ssh_password": "pw", "mem": "1024"},
+            "builders": [{**BASE, "ssh_password": "{{user `ssh_pasword`}}",
+                          "memory": "{{user `nope`}}", "vm_name": "x{{user `nope`}}y",
+                          "boot_command": ["{{user `ssh_pasword`}}<enter>"]}],
+            "provisioners": [{"type": "shell", "inline": ["echo {{user `nope`}}"]}],
+        },
+    )  # fmt: skip
+    (build,) = p.builds
+    assert (build.comm.ssh_password, build.config.memory, build.config.vm_name) == ("", 512, "xy")
+    assert [w for w in p.warnings if "user variable" in w[1]] == [
+        ("qemu", 'user variable "ssh_pasword" is not defined — did you mean "ssh_password"? '
+                 "(defined: mem, ssh_password); it renders as an empty string, as in Packer: "
+                 "declare it in the \"variables\" section or pass -var 'ssh_pasword=...'"),
+        ("qemu", 'user variable "nope" is not defined (defined: mem, ssh_password); it renders '
+                 "as an empty string, as in Packer: declare it in the \"variables\" section or "
+                 "pass -var 'nope=...'"),
+    ]  # fmt: skip
 
 
 def test_nested_values_are_rendered_with_their_path(tmp_path: Path) -> None:
