@@ -22,7 +22,7 @@ from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.prepare import PrepareContext, prepare
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan, Plan, StepPlan
-from kiln.errors import KilnError, MultiError
+from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.options.choices import choice_errors
 from kiln.options.decode import apply_env_defaults, decode_sections
 from kiln.options.spec import option_specs
@@ -31,8 +31,9 @@ from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.provisioners.config import CommonProvisionerConfig
 from kiln.provisioners.table import PROVISIONERS
 from kiln.suggest import did_you_mean
+from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
-from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.loader import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.tree import render_tree
 from kiln.template.variables import VariableInputs, resolve_variables
 from kiln.ui.redact import Redactor
@@ -110,16 +111,18 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         raise ValidationFailed([("", err.errors)], warnings, [v for v in given if v]) from None
     secrets = [variables[n] for n in tpl.sensitive_variables if variables.get(n)]
 
-    selected = _select_builds(tpl, options, groups)
-    all_names = [b.name for b in tpl.builders]
-    template_errors = _check_only_except(tpl, all_names)
+    names, name_errors = _build_names(tpl, variables, options, warn_global)
+    selected = _select_builds(tpl, names, options, groups)
+    if name_errors:
+        groups.append(("", name_errors))
+    template_errors = _check_only_except(tpl, [b.name for b in tpl.builders])
     if template_errors:
         groups.append(("", template_errors))
 
     builds: list[BuildPlan[Any]] = []
-    for bdef in selected:
+    for bdef, name in selected:
         errors: list[str] = []
-        scope = bdef.name
+        scope = name
 
         def warn(message: str, scope: str = scope) -> None:
             if (scope, message) not in warnings:  # e.g. one undefined variable used twice
@@ -130,13 +133,13 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 f"builder type '{bdef.type}' is not supported by kiln: kiln builds with QEMU "
                 f'only ("type": "qemu"){did_you_mean(bdef.type, SUPPORTED_BUILDERS)}'
             )
-            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+            groups.append((f'Error: Failed to prepare build: "{name}"', errors))
             continue
         func_ctx = FuncContext(
             template_dir=str(tpl.template_dir),
             user_variables=variables,
             env_allowed=False,
-            build_name=bdef.name,
+            build_name=name,
             build_type=bdef.type,
             packer_version=PACKER_COMPAT_VERSION,
             init_time=options.init_time,
@@ -154,7 +157,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             decoded.get(QemuConfig),
             decoded.get(CommConfig),
             PrepareContext(
-                build_name=bdef.name,
+                build_name=name,
                 force=options.force,
                 cwd=options.cwd,
                 explicit=frozenset(decoded.explicit),
@@ -166,7 +169,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for w in prepared.warnings:
             warn(w)
         build = BuildPlan(
-            name=bdef.name,
+            name=name,
             type=bdef.type,
             config=prepared.config,
             comm=prepared.comm,
@@ -196,7 +199,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             if steps:
                 build.post_processors.append(steps)
         if errors:
-            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+            groups.append((f'Error: Failed to prepare build: "{name}"', errors))
         builds.append(build)
 
     for build in builds:
@@ -234,10 +237,54 @@ def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
         )
 
 
+def _build_names(
+    tpl: TemplateFile,
+    variables: Mapping[str, str],
+    options: PlanOptions,
+    warn: Callable[[str], None],
+) -> tuple[list[str], list[str]]:
+    """Each builder's name rendered with the user variables (Packer's Core.Initialize), and
+    the errors: a name that fails to render, two builders that render to one name.
+
+    The rendered name is the build's name (`-only`, `{{ build_name }}`, the output); the
+    raw one is what provisioners' and post-processors' `only`/`except`/`override` name."""
+    ctx = FuncContext(
+        template_dir=str(tpl.template_dir),
+        user_variables=variables,
+        env_allowed=False,
+        init_time=options.init_time,
+        undefined_user=warn,
+    )
+    funcs = packer_functions(ctx)
+    names: list[str] = []
+    errors: list[str] = []
+    first: dict[str, BuilderDef] = {}
+    for i, bdef in enumerate(tpl.builders):
+        name = bdef.name
+        if "{{" in name:
+            try:
+                name = render(name, {}, funcs, where=f"builders[{i}].name")
+            except TemplateError as err:
+                errors.append(f"Error interpolating builder '{bdef.name}': {err}")
+        if name in first:  # the loader refused equal raw names: these render alike
+            other = first[name]
+            renders = [f"builder {d.index}'s name {d.name!r}" for d in (other, bdef)
+                       if d.name != name]  # fmt: skip
+            errors.append(
+                f"builder {bdef.index}: builder with name '{name}' already exists "
+                f"({' and '.join(renders)} {'render' if len(renders) > 1 else 'renders'} to it)"
+            )
+        first.setdefault(name, bdef)
+        names.append(name)
+    return names, errors
+
+
 def _select_builds(
-    tpl: TemplateFile, options: PlanOptions, groups: list[tuple[str, list[str]]]
-) -> list[Any]:
-    names = [b.name for b in tpl.builders]
+    tpl: TemplateFile,
+    names: list[str],
+    options: PlanOptions,
+    groups: list[tuple[str, list[str]]],
+) -> list[tuple[BuilderDef, str]]:
     pp_names = [pp.name for chain in tpl.post_processors for pp in chain if pp.name]
     errors = []
     for flag, patterns in (("-only", options.only), ("-except", options.except_)):
@@ -252,12 +299,12 @@ def _select_builds(
     if errors:
         groups.append(("", errors))
     selected = []
-    for b in tpl.builders:
-        if options.only and not any(fnmatch.fnmatchcase(b.name, p) for p in options.only):
+    for b, name in zip(tpl.builders, names, strict=True):
+        if options.only and not any(fnmatch.fnmatchcase(name, p) for p in options.only):
             continue
-        if any(fnmatch.fnmatchcase(b.name, p) for p in options.except_):
+        if any(fnmatch.fnmatchcase(name, p) for p in options.except_):
             continue
-        selected.append(b)
+        selected.append((b, name))
     return selected
 
 

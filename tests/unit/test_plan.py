@@ -320,3 +320,53 @@ def test_min_packer_version_forms(tmp_path: Path, version: str) -> None:
 def test_min_packer_version_that_is_not_a_version(tmp_path: Path, version: str) -> None:
     failed = failure(tmp_path, {"min_packer_version": version, "builders": [BASE]})
     assert failed.groups == [("", [f"min_packer_version {version!r} is not a version like 1.6.0"])]
+
+
+# --- build names with user variables (issue 10 §2.2) ------------------------------------
+
+BENTO_NAMES = {
+    "variables": {"template": "fedora-37-x86_64", "arch": "aarch64"},
+    "builders": [
+        {**BASE, "name": "{{ user `template` }}", "vm_name": "{{ build_name }}.qcow2"},
+        {**BASE, "name": "fedora-37-{{user `arch`}}"},
+    ],
+    "provisioners": [{"type": "shell", "inline": ["true"], "only": ["{{ user `template` }}"]}],
+}
+
+
+def test_user_variables_in_builder_names_are_rendered(tmp_path: Path) -> None:
+    """Packer's Core.Initialize renders every builder name with the user variables, so
+    `-only` matches the rendered names (bento names its builds `{{ user `template` }}`)."""
+    p = plan(tmp_path, BENTO_NAMES)
+    assert [b.name for b in p.builds] == ["fedora-37-x86_64", "fedora-37-aarch64"]
+    assert p.builds[0].config.vm_name == "fedora-37-x86_64.qcow2"
+    # Provisioners' only/except and overrides name the raw builder name, as in Packer.
+    assert [len(b.provisioners) for b in p.builds] == [1, 0]
+    p = plan(tmp_path, BENTO_NAMES, only=["fedora-37-x86_64"])
+    assert [b.name for b in p.builds] == ["fedora-37-x86_64"]
+    p = plan(tmp_path, BENTO_NAMES, except_=["*-aarch64"], cli_vars={"template": "f38"})
+    assert [b.name for b in p.builds] == ["f38"]
+
+
+def test_only_lists_the_rendered_build_names(tmp_path: Path) -> None:
+    failed = failure(tmp_path, BENTO_NAMES, only=["fedora-37-x86_46"])
+    assert failed.groups[0][1] == [
+        "-only=fedora-37-x86_46: no build matches it; builds in the template: fedora-37-x86_64, "
+        'fedora-37-aarch64 — did you mean "fedora-37-x86_64"?'
+    ]
+
+
+def test_builder_names_that_fail_to_render_or_collide(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {"variables": {"a": "x"},
+         "builders": [{**BASE, "name": "{{ env `HOME` }}"}, {**BASE, "name": "{{user `a`}}"},
+                      {**BASE, "name": "x"}]},
+    )  # fmt: skip
+    assert failed.groups[0] == ("", [
+        "Error interpolating builder '{{ env `HOME` }}': template: builders[0].name:1:4: env "
+        'can only be used in the "variables" section: declare a variable such as "my_var": '
+        '"{{env `HOME`}}" there and use {{user `my_var`}} here',
+        "builder 3: builder with name 'x' already exists (builder 2's name '{{user `a`}}' "
+        "renders to it)",
+    ])  # fmt: skip
