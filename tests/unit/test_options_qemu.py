@@ -698,10 +698,10 @@ def test_media_files_found(tmp_path: Path) -> None:
     (tmp_path / "ks.cfg").write_text("x")
     (tmp_path / "drivers").mkdir()
     c = config(
-        tmp_path, floppy_files=["ks.cfg", "*.nothing"], floppy_dirs=["drivers"], cd_files=["ks.cfg"]
+        tmp_path, floppy_files=["ks.cfg", "*.cfg"], floppy_dirs=["drivers"], cd_files=["ks.cfg"]
     )
     assert (c.floppy_files, c.floppy_dirs, c.cd_files) == (
-        ["ks.cfg", "*.nothing"],
+        ["ks.cfg", "*.cfg"],
         ["drivers"],
         ["ks.cfg"],
     )

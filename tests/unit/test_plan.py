@@ -370,3 +370,38 @@ def test_builder_names_that_fail_to_render_or_collide(tmp_path: Path) -> None:
         "builder 3: builder with name 'x' already exists (builder 2's name '{{user `a`}}' "
         "renders to it)",
     ])  # fmt: skip
+
+
+# --- a string for a list is split on commas (issue 10 §2.4) -----------------------------
+
+
+def test_a_string_for_a_list_option_is_split_on_commas(tmp_path: Path) -> None:
+    """Packer's config.Decode splits it (mapstructure.StringToSliceHookFunc(",")): a public
+    Windows template writes "floppy_files": "a,b" and gets both files on its floppy."""
+    for name in ("Autounattend.xml", "drivers.inf"):
+        (tmp_path / name).write_text("x")
+    p = plan(
+        tmp_path,
+        {
+            "builders": [{**BASE, "floppy_files": "Autounattend.xml,drivers.inf",
+                          "qemu_img_args": {"convert": "-o,compat=1.1"}}],
+            "provisioners": [{"type": "shell", "inline": "echo one,echo two",
+                              "environment_vars": "A=1,B=2", "valid_exit_codes": "0,3"}],
+        },
+    )  # fmt: skip
+    build = p.builds[0]
+    assert build.config.floppy_files == ["Autounattend.xml", "drivers.inf"]
+    assert build.config.qemu_img_args.convert == ("-o", "compat=1.1")
+    shell = build.provisioners[0].config
+    assert (shell.inline, shell.environment_vars) == (["echo one", "echo two"], ["A=1", "B=2"])
+    assert shell.valid_exit_codes == [0, 3]
+
+
+def test_a_floppy_glob_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path, {"builders": [{**BASE, "floppy_files": "drivers/*.inf,drivers/*.sys"}]}
+    )
+    assert failed.groups[0][1] == [
+        "Bad Floppy disk file 'drivers/*.inf': the pattern matches no file",
+        "Bad Floppy disk file 'drivers/*.sys': the pattern matches no file",
+    ]

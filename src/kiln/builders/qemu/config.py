@@ -473,7 +473,7 @@ class QemuConfig:
         section="floppy",
         factory=list,
         help="Files (globs and directories allowed; flattened) put in the root of a 1.44 MB "
-        "floppy attached as the first floppy drive.",
+        "floppy attached as the first floppy drive. A glob that matches nothing is an error.",
     )
     floppy_dirs: list[str] = option(
         section="floppy",
@@ -493,7 +493,8 @@ class QemuConfig:
         section="cd",
         factory=list,
         since="1.6.6",
-        help="Files (globs allowed) put on an extra CD-ROM image attached to the VM.",
+        help="Files (globs allowed; one that matches nothing is an error) put on an extra "
+        "CD-ROM image attached to the VM.",
     )
     cd_content: dict[str, str] = option(
         section="cd",
