@@ -52,8 +52,11 @@ def test_user_variables_are_rendered_into_builders(tmp_path: Path) -> None:
 
 def test_passwords_are_secrets(tmp_path: Path) -> None:
     p = plan(tmp_path, {"builders": [{**BASE, "vnc_use_password": True, "vnc_password": "vncpw"}]})
-    # The VNC password is shown with the VNC address (Packer prints it too): not a secret.
+    assert sorted(p.secrets) == ["secret", "vncpw"]  # a vnc_password you set is a secret...
+    p = plan(tmp_path, {"builders": [{**BASE, "vnc_use_password": True}]})
+    # ...the one kiln generates is shown with the VNC address, as Packer shows it: not one.
     assert p.secrets == ["secret"]
+    assert p.builds[0].config.vnc_password_generated is True
 
 
 def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
@@ -67,8 +70,18 @@ def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
     )
     assert "hunter2" not in failed.format()
     assert "<sensitive>" in failed.format()
+    # A path the user wrote that contains the password is their word, not the password...
     failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": "pw1234", "floppy_files":
                                               ["pw1234.cfg"]}]})  # fmt: skip
+    assert failed.groups[0][1] == [
+        "Bad Floppy disk file 'pw1234.cfg': stat pw1234.cfg: no such file or directory"
+    ]
+    # ...but one rendered from a sensitive variable carries it.
+    failed = failure(
+        tmp_path,
+        {"variables": {"pw": "pw1234"}, "sensitive-variables": ["pw"],
+         "builders": [{**BASE, "floppy_files": ["{{user `pw`}}.cfg"]}]},
+    )  # fmt: skip
     assert failed.groups[0][1] == [
         "Bad Floppy disk file '<sensitive>.cfg': stat <sensitive>.cfg: no such file or directory"
     ]

@@ -10,10 +10,12 @@ from kiln.cli.args import parse_cli_vars, split_list
 from kiln.plan import PlanOptions
 from kiln.ui import Redactor, Ui
 from kiln.ui.log import setup_logging
+from kiln.ui.redact import activate
 
 
 def make_ui(opts: argparse.Namespace, env: Mapping[str, str]) -> Ui:
     redactor = Redactor()
+    activate(redactor)  # kiln.proc's command lines and the guest's lines use it too
     setup_logging(env, redactor, force_debug=bool(getattr(opts, "debug", False)))
     return Ui(
         color=None if opts.color else False,

@@ -16,6 +16,7 @@ from kiln.cli.args import VERBS, HelpRequested, UsageError, parse_args, usage
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
 from kiln.ui.log import capture_warnings
+from kiln.ui.redact import active
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"kiln {verb}: {err}\n\n{usage(verb)}")
         return 1
     except KilnError as err:
-        sys.stderr.write(f"{err}\n")
+        sys.stderr.write(f"{active()(str(err))}\n")
         if debug:
             import traceback
 
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         exc = sys.exc_info()[1]
         sys.stderr.write(
-            f"kiln: internal error: {type(exc).__name__}: {exc}\n"
+            f"kiln: internal error: {type(exc).__name__}: {active()(str(exc))}\n"
             "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
         )
         return 1

@@ -9,6 +9,8 @@ nowhere else: they are for whoever debugs kiln, not for the person building an i
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import sys
 from collections.abc import Mapping
 
@@ -42,6 +44,17 @@ class _RedactingFormatter(logging.Formatter):
         return self.redactor(super().format(record))
 
 
+def _private_file_handler(path: str) -> logging.FileHandler:
+    """A handler appending to `path`, a file only its owner may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)  # a log file from before: it will hold this run's log too
+    finally:
+        os.close(fd)
+    return logging.FileHandler(path, encoding="utf-8")
+
+
 def _truthy(value: str | None) -> bool:
     return bool(value) and value not in ("0", "false", "False")
 
@@ -59,9 +72,7 @@ def setup_logging(env: Mapping[str, str], redactor: Redactor, *, force_debug: bo
         LOG.addHandler(logging.NullHandler())
         return
     handler: logging.Handler
-    handler = (
-        logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
-    )
+    handler = _private_file_handler(path) if path else logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter(redactor))
     LOG.addHandler(handler)
     WARNINGS_LOG.addHandler(handler)

@@ -52,7 +52,8 @@ class Ui:
         """An event line; written only in machine-readable mode."""
         if not self.machine_readable:
             return
-        fields = [str(int(time.time())), target, kind, *(_escape(self.redact(d)) for d in data)]
+        fields = [str(int(time.time())), self.redact(target), kind,
+                  *(_escape(self.redact(d)) for d in data)]  # fmt: skip
         self._write(self.out, ",".join(fields))
 
     # --- human -----------------------------------------------------------------------
@@ -96,6 +97,7 @@ class Ui:
         if self.machine_readable:
             self.machine(target, "ui", kind, message)
             return
+        target = self.redact(target)
         stream = stream or self.out
         lines = message.split("\n") or [""]
         head = f"{prefix}{target}: " if target else prefix

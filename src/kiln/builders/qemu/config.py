@@ -372,9 +372,13 @@ class QemuConfig:
         section="display",
         since="plugin v1.1.2",
         default_doc="random 8 characters",
-        help="The VNC password with `vnc_use_password` (at most 8 characters). Printed with "
-        "the VNC address so you can watch the console, as Packer does.",
+        secret=True,
+        help="The VNC password with `vnc_use_password` (at most 8 characters). When it is "
+        "not set, kiln generates one and prints it with the VNC address so you can watch the "
+        "console, as Packer does; one you set is not printed.",
     )
+    # Not an option: Prepare generated vnc_password (so it is shown, not kept secret).
+    vnc_password_generated: bool = False
     disable_vnc: bool = option(
         False,
         section="display",

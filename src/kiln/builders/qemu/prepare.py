@@ -500,6 +500,7 @@ class _Checks:
                 import secrets
 
                 c.vnc_password = "".join(secrets.choice(_VNC_ALPHABET) for _ in range(8))
+                c.vnc_password_generated = True
 
     def choice(self, section: object, name: str) -> None:
         """One option with a fixed set of values, checked where Packer checks it."""
