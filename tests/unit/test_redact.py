@@ -65,6 +65,16 @@ def test_a_tainted_string_is_redacted_whatever_else_is_known() -> None:
     )
 
 
+def test_a_secret_of_several_lines_is_redacted_line_by_line_too() -> None:
+    """A guest printing the secret prints it as several lines, each redacted on its own."""
+    r = Redactor(["first line\nsecond-line"])
+    assert r.data("x first line\nsecond-line y") == f"x {REDACTED} y"
+    assert [r.data(line) for line in ("say [first line", "second-line]")] == [
+        f"say [{REDACTED}",
+        f"{REDACTED}]",
+    ]
+
+
 def test_longer_secrets_win_overlaps() -> None:
     r = Redactor(["abcd", "abcdef"])
     assert r("xabcdefx abcd") == f"x{REDACTED}x {REDACTED}"

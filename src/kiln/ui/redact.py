@@ -59,10 +59,12 @@ class Redactor:
         return list(self._secrets)
 
     def add(self, *secrets: str) -> None:
-        """Register secrets (empty ones are ignored)."""
+        """Register secrets (empty ones are ignored). A secret of several lines is also
+        registered line by line: the guest and commands print it one line at a time."""
         for s in secrets:
-            if s and s not in self._secrets:
-                self._secrets.append(s)
+            for piece in (s, *(s.splitlines() if "\n" in s or "\r" in s else ())):
+                if piece.strip() and piece not in self._secrets:
+                    self._secrets.append(piece)
         self._secrets.sort(key=len, reverse=True)
 
     def add_clean(self, *texts: str) -> None:
