@@ -9,6 +9,7 @@ of every build before failing, grouped by build like Packer prints them.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -259,15 +260,21 @@ def _values_by_kind(section: object) -> tuple[list[str], list[str]]:
 
     Late options (boot_command, qemuargs, …) are neither: they are rendered at build time,
     where they are redacted as data."""
-    secret: list[str] = []
-    other: list[str] = []
-    for row in option_specs(type(section)):
-        value = getattr(section, row.name)
-        if row.spec.secret:
-            secret += [str(value)] if value and not _generated(section, row.name) else []
-        elif not row.spec.late:
-            other += strings_in(value)
+    table: type = type(section)
+    secret_names, shown_names = _option_kinds(table)
+    secret = [str(v) for n in secret_names
+              if (v := getattr(section, n)) and not _generated(section, n)]  # fmt: skip
+    other = [text for n in shown_names for text in strings_in(getattr(section, n))]
     return secret, other
+
+
+@functools.cache
+def _option_kinds(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names of the secret options, names of the options shown as they are) of a table."""
+    rows = list(option_specs(cls))
+    secret = tuple(r.name for r in rows if r.spec.secret)
+    shown = tuple(r.name for r in rows if not r.spec.secret and not r.spec.late)
+    return secret, shown
 
 
 def _generated(section: object, name: str) -> bool:
