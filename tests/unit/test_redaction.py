@@ -215,3 +215,27 @@ def test_the_vnc_line_shows_only_a_generated_password(tmp_path: Path) -> None:
     assert "s3cr3t" not in given
     assert "connect via VNC with the password you set in vnc_password to\n" in given
     assert "connect via VNC without a password to\n" in note()
+
+
+# --- what the CLI prints itself -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", ["KilnError", "RuntimeError"])
+def test_errors_and_tracebacks_printed_by_the_cli_are_redacted(
+    error: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.cli.main
+    from kiln.errors import KilnError
+    from kiln.ui.redact import Redactor, activate
+
+    def verb(_opts: object) -> int:
+        activate(Redactor(["hunter2-pw"]))
+        kind = KilnError if error == "KilnError" else RuntimeError
+        raise kind("could not log in with hunter2-pw")
+
+    monkeypatch.setitem(kiln.cli.main._COMMANDS, "validate", verb)
+    assert main(["validate", "-debug", "t.json"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "could not log in with <sensitive>" in err
+    assert "hunter2-pw" not in err

@@ -17,6 +17,7 @@ from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan
 from kiln.template.loader import load_template
 from kiln.ui import Ui
+from kiln.ui.redact import active
 
 
 def _state_home(env: Mapping[str, str]) -> Path:
@@ -33,8 +34,9 @@ def _ask(build: str, error: str) -> str:
     """-on-error=ask: Packer's prompt."""
     if not sys.stdin.isatty():
         return "c"
+    redact = active()
     sys.stderr.write(
-        f"\n==> {build}: Step failed: {error}\n"
+        f"\n==> {redact(build)}: Step failed: {redact(error)}\n"
         f"==> {build}: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step "
         "(build may fail even if retry succeeds)? "
     )

@@ -58,9 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KilnError as err:
         sys.stderr.write(f"{active()(str(err))}\n")
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("Build was cancelled.\n" if verb == "build" else "Interrupted.\n")
@@ -70,15 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception:  # a bug in kiln: say so plainly
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         exc = sys.exc_info()[1]
         sys.stderr.write(
             f"kiln: internal error: {type(exc).__name__}: {active()(str(exc))}\n"
             "This is a bug in kiln; run with -debug for the traceback and please report it.\n"
         )
         return 1
+
+
+def _print_traceback() -> None:
+    """-debug's traceback of the error being handled, redacted like every other line."""
+    import traceback
+
+    sys.stderr.write(active()(traceback.format_exc()))
 
 
 def _silence_stdout() -> None:
