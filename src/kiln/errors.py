@@ -61,12 +61,15 @@ class TemplateError(KilnError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        loc = ""
-        if self.where:
-            loc = self.where
+        loc = self.location()
+        return f"{loc}: {self.problem}"
+
+    def location(self) -> str:
+        """`template: where:line:col`, the error's place without its text."""
+        loc = self.where
         if self.line:
             loc += f":{self.line}:{self.col}"
-        return f"template: {loc}: {self.problem}" if loc else f"template: {self.problem}"
+        return f"template: {loc}" if loc else "template"
 
     def located(self, where: str) -> TemplateError:
         """The same error, attributed to the template key `where`."""

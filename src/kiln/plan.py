@@ -9,9 +9,10 @@ of every build before failing, grouped by build like Packer prints them.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.prepare import PrepareContext, prepare
 from kiln.communicator.config import CommConfig
 from kiln.engine.plan import BuildPlan, Plan, StepPlan
-from kiln.errors import KilnError, MultiError
+from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.options.choices import choice_errors
 from kiln.options.decode import apply_env_defaults, decode_sections
 from kiln.options.spec import option_specs
@@ -31,10 +32,12 @@ from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.provisioners.config import CommonProvisionerConfig
 from kiln.provisioners.table import PROVISIONERS
 from kiln.suggest import did_you_mean
+from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
-from kiln.template.loader import PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.loader import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.taint import SecretTracker, strings_in
 from kiln.template.tree import render_tree
-from kiln.template.variables import VariableInputs, resolve_variables
+from kiln.template.variables import VariableInputs, merged_inputs, resolve_variables
 from kiln.ui.redact import Redactor
 
 SUPPORTED_BUILDERS = ("qemu",)
@@ -69,9 +72,9 @@ class ValidationFailed(KilnError):
         self,
         groups: list[tuple[str, list[str]]],
         warnings: list[tuple[str, str]],
-        secrets: Sequence[str] = (),
+        redact: Redactor | None = None,
     ):
-        redact = Redactor(secrets)
+        redact = redact or Redactor()
         self.groups = [(redact(h), [redact(e) for e in errs]) for h, errs in groups]
         self.warnings = [(scope, redact(w)) for scope, w in warnings]
         super().__init__(self.format())
@@ -96,33 +99,39 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         warnings.append(("", message))
 
     _check_min_version(tpl, warn_global)
+    inputs = VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars)
+    dependencies: dict[str, set[str]] = {}
     try:
         variables = resolve_variables(
             tpl,
-            VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars),
+            inputs,
             env=options.env,
             init_time=options.init_time,
             warn=warn_global,
+            dependencies=dependencies,
         )
     except MultiError as err:
-        raw = {**tpl.variables, **options.cli_vars}
+        raw = merged_inputs(tpl, inputs)  # -var-file values too (issue 15 item 5)
         given = [raw.get(n) or "" for n in tpl.sensitive_variables]
-        raise ValidationFailed([("", err.errors)], warnings, [v for v in given if v]) from None
-    secrets = [variables[n] for n in tpl.sensitive_variables if variables.get(n)]
+        raise ValidationFailed([("", err.errors)], warnings, Redactor(given)) from None
+    tracker = SecretTracker(variables, dependencies, tpl.sensitive_variables)
 
-    selected = _select_builds(tpl, options, groups)
-    all_names = [b.name for b in tpl.builders]
-    template_errors = _check_only_except(tpl, all_names)
+    names, name_errors = _build_names(tpl, variables, options, warn_global, tracker)
+    selected = _select_builds(tpl, names, options, groups)
+    if name_errors:
+        groups.append(("", name_errors))
+    template_errors = _check_only_except(tpl, [b.name for b in tpl.builders])
     if template_errors:
         groups.append(("", template_errors))
 
     builds: list[BuildPlan[Any]] = []
-    for bdef in selected:
+    for bdef, name in selected:
         errors: list[str] = []
-        scope = bdef.name
+        scope = name
 
         def warn(message: str, scope: str = scope) -> None:
-            warnings.append((scope, message))
+            if (scope, message) not in warnings:  # e.g. one undefined variable used twice
+                warnings.append((scope, message))
 
         if bdef.type not in SUPPORTED_BUILDERS:
             errors.append(
@@ -130,21 +139,29 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 f'only ("type": "qemu"){did_you_mean(bdef.type, SUPPORTED_BUILDERS)}'
                 + _only_hint(selected)
             )
-            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+            groups.append((f'Error: Failed to prepare build: "{name}"', errors))
             continue
         func_ctx = FuncContext(
             template_dir=str(tpl.template_dir),
             user_variables=variables,
             env_allowed=False,
-            build_name=bdef.name,
+            build_name=name,
             build_type=bdef.type,
             packer_version=PACKER_COMPAT_VERSION,
             init_time=options.init_time,
+            undefined_user=warn,
         )
-        funcs = packer_functions(func_ctx)
+        funcs = packer_functions(tracker.context(func_ctx))
         late = {row.name for cls in (QemuConfig, CommConfig) for row in option_specs(cls)
                 if row.spec.late}  # fmt: skip
-        rendered = render_tree(bdef.config, {}, funcs, late=late, errors=errors)
+        rendered = render_tree(
+            bdef.config,
+            {},
+            funcs,
+            late=late,
+            errors=errors,
+            observe=tracker.observer(_secret_keys(QemuConfig, CommConfig)),
+        )
         decoded = decode_sections(rendered, [QemuConfig, CommConfig])
         errors.extend(decoded.errors)
         for w in decoded.warnings:
@@ -153,7 +170,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             decoded.get(QemuConfig),
             decoded.get(CommConfig),
             PrepareContext(
-                build_name=bdef.name,
+                build_name=name,
                 force=options.force,
                 cwd=options.cwd,
                 explicit=frozenset(decoded.explicit),
@@ -165,7 +182,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for w in prepared.warnings:
             warn(w)
         build = BuildPlan(
-            name=bdef.name,
+            name=name,
             type=bdef.type,
             config=prepared.config,
             comm=prepared.comm,
@@ -173,15 +190,17 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             builder=QEMU,
             template_path=str(tpl.path.resolve()) if str(tpl.path) else "",
         )
-        step_funcs = build.functions({k: f"<build {k}>" for k in BUILD_VALUE_NAMES})
+        placeholders = {k: f"<build {k}>" for k in BUILD_VALUE_NAMES}
+        step_funcs = packer_functions(tracker.context(replace(func_ctx, build_values=placeholders)))
         for pdef in tpl.provisioners:
             if _applies(pdef.only, pdef.except_, bdef.name):
-                step = _provisioner_plan(pdef, bdef.name, step_funcs, options.cwd, errors)
+                step = _provisioner_plan(pdef, bdef.name, step_funcs, options.cwd, errors,
+                                         tracker)  # fmt: skip
                 if step is not None:
                     build.provisioners.append(step)
         if tpl.error_cleanup_provisioner is not None:
             build.error_cleanup = _provisioner_plan(
-                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors
+                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors, tracker
             )
         for chain in tpl.post_processors:
             steps = []
@@ -189,30 +208,90 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 if ppdef.name and _matches(ppdef.name, options.except_):
                     break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
-                    step = _post_processor_plan(ppdef, step_funcs, options.cwd, options.env, errors)
+                    step = _post_processor_plan(
+                        ppdef, step_funcs, options.cwd, options.env, errors, tracker
+                    )
                     if step is not None:
                         steps.append(step)
             if steps:
                 build.post_processors.append(steps)
         if errors:
-            groups.append((f'Error: Failed to prepare build: "{bdef.name}"', errors))
+            groups.append((f'Error: Failed to prepare build: "{name}"', errors))
         builds.append(build)
 
-    for build in builds:
-        secrets += _secret_values(build.config) + _secret_values(build.comm)
-        for steps_of_chain in build.post_processors:  # e.g. vagrant-cloud's access_token
-            for step_plan in steps_of_chain:
-                secrets += _secret_values(step_plan.config)
-    secrets = list(dict.fromkeys(secrets))
+    redactor = _redactor(tpl, builds, tracker, options)
     if groups:
-        raise ValidationFailed(groups, warnings, secrets)
-    return Plan(tpl, builds, variables, secrets, warnings)
+        raise ValidationFailed(groups, warnings, redactor)
+    return Plan(tpl, builds, variables, redactor.secrets, warnings, redactor)
 
 
-def _secret_values(section: object) -> list[str]:
-    """The values of the options marked `secret` (passwords), to keep out of all output."""
-    rows = [row for row in option_specs(type(section)) if row.spec.secret]
-    return [str(v) for v in (getattr(section, row.name) for row in rows) if v]
+def _redactor(
+    tpl: TemplateFile, builds: list[BuildPlan[Any]], tracker: SecretTracker, options: PlanOptions
+) -> Redactor:
+    """What the output must hide (secrets) and leave alone (see kiln.template.taint)."""
+    secrets: list[str] = []
+    shown: list[str] = [str(options.cwd), str(tpl.template_dir), str(tpl.path), str(Path.home())]
+    shown += [v for k, v in options.env.items() if k in _PATH_VARIABLES]
+    names = [b.type for b in tpl.builders]
+    names += [p.type for p in tpl.provisioners]
+    names += [pp.name or pp.type for chain in tpl.post_processors for pp in chain]
+    names += [pp.type for chain in tpl.post_processors for pp in chain]
+    for build in builds:
+        names.append(build.name)
+        shown.append(build.name)
+        sections: list[object] = [build.config, build.comm]
+        steps = [*build.provisioners, *(s for chain in build.post_processors for s in chain)]
+        if build.error_cleanup is not None:
+            steps.append(build.error_cleanup)
+        sections += [step.config for step in steps if step.config is not None]
+        for section in sections:
+            secret, other = _values_by_kind(section)
+            secrets += secret
+            shown += other
+    return tracker.redactor(secrets=secrets, shown=shown, names=names)
+
+
+# Directories from the environment that show up in paths kiln prints (not secrets).
+_PATH_VARIABLES = ("HOME", "TMPDIR", "PACKER_CACHE_DIR", "KILN_CACHE_DIR", "XDG_CACHE_HOME",
+                   "XDG_STATE_HOME", "KILN_FAILURE_DIR")  # fmt: skip
+
+
+def _values_by_kind(section: object) -> tuple[list[str], list[str]]:
+    """(values of the `secret` options — passwords —, the strings of the other options).
+
+    Late options (boot_command, qemuargs, …) are neither: they are rendered at build time,
+    where they are redacted as data."""
+    table: type = type(section)
+    secret_names, shown_names = _option_kinds(table)
+    secret = [str(v) for n in secret_names
+              if (v := getattr(section, n)) and not _generated(section, n)]  # fmt: skip
+    other = [text for n in shown_names for text in strings_in(getattr(section, n))]
+    return secret, other
+
+
+@functools.cache
+def _option_kinds(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names of the secret options, names of the options shown as they are) of a table."""
+    rows = list(option_specs(cls))
+    secret = tuple(r.name for r in rows if r.spec.secret)
+    shown = tuple(r.name for r in rows if not r.spec.secret and not r.spec.late)
+    return secret, shown
+
+
+def _generated(section: object, name: str) -> bool:
+    """A secret kiln made up and shows on purpose (the VNC password it generates)."""
+    return name == "vnc_password" and bool(getattr(section, "vnc_password_generated", False))
+
+
+def _secret_keys(*classes: type) -> set[str]:
+    """The keys (and deprecated aliases) of the secret options of option tables."""
+    keys = set()
+    for cls in classes:
+        for row in option_specs(cls):
+            if row.spec.secret:
+                keys.add(row.name)
+                keys.update(alias for alias, _ in row.spec.aliases)
+    return keys
 
 
 def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
@@ -241,10 +320,57 @@ def _only_hint(selected: Sequence[Any]) -> str:
     return f"\n  To build only this template's qemu builds, run kiln with -only={','.join(names)}"
 
 
+def _build_names(
+    tpl: TemplateFile,
+    variables: Mapping[str, str],
+    options: PlanOptions,
+    warn: Callable[[str], None],
+    tracker: SecretTracker,
+) -> tuple[list[str], list[str]]:
+    """Each builder's name rendered with the user variables (Packer's Core.Initialize), and
+    the errors: a name that fails to render, two builders that render to one name.
+
+    The rendered name is the build's name (`-only`, `{{ build_name }}`, the output); the
+    raw one is what provisioners' and post-processors' `only`/`except`/`override` name."""
+    ctx = FuncContext(
+        template_dir=str(tpl.template_dir),
+        user_variables=variables,
+        env_allowed=False,
+        init_time=options.init_time,
+        undefined_user=warn,
+    )
+    funcs = packer_functions(tracker.context(ctx))
+    names: list[str] = []
+    errors: list[str] = []
+    first: dict[str, BuilderDef] = {}
+    for i, bdef in enumerate(tpl.builders):
+        name = bdef.name
+        if "{{" in name:
+            tracker.start()
+            try:
+                name = render(name, {}, funcs, where=f"builders[{i}].name")
+            except TemplateError as err:
+                errors.append(f"Error interpolating builder '{bdef.name}': {err}")
+            tracker.note(f"builders[{i}].name", name)
+        if name in first:  # the loader refused equal raw names: these render alike
+            other = first[name]
+            renders = [f"builder {d.index}'s name {d.name!r}" for d in (other, bdef)
+                       if d.name != name]  # fmt: skip
+            errors.append(
+                f"builder {bdef.index}: builder with name '{name}' already exists "
+                f"({' and '.join(renders)} {'render' if len(renders) > 1 else 'renders'} to it)"
+            )
+        first.setdefault(name, bdef)
+        names.append(name)
+    return names, errors
+
+
 def _select_builds(
-    tpl: TemplateFile, options: PlanOptions, groups: list[tuple[str, list[str]]]
-) -> list[Any]:
-    names = [b.name for b in tpl.builders]
+    tpl: TemplateFile,
+    names: list[str],
+    options: PlanOptions,
+    groups: list[tuple[str, list[str]]],
+) -> list[tuple[BuilderDef, str]]:
     pp_names = [pp.name for chain in tpl.post_processors for pp in chain if pp.name]
     errors = []
     for flag, patterns in (("-only", options.only), ("-except", options.except_)):
@@ -259,12 +385,12 @@ def _select_builds(
     if errors:
         groups.append(("", errors))
     selected = []
-    for b in tpl.builders:
-        if options.only and not any(fnmatch.fnmatchcase(b.name, p) for p in options.only):
+    for b, name in zip(tpl.builders, names, strict=True):
+        if options.only and not any(fnmatch.fnmatchcase(name, p) for p in options.only):
             continue
-        if any(fnmatch.fnmatchcase(b.name, p) for p in options.except_):
+        if any(fnmatch.fnmatchcase(name, p) for p in options.except_):
             continue
-        selected.append(b)
+        selected.append((b, name))
     return selected
 
 
@@ -304,6 +430,7 @@ def _provisioner_plan(
     funcs: Mapping[str, Any],
     cwd: Path,
     errors: list[str],
+    tracker: SecretTracker,
 ) -> StepPlan | None:
     kind = PROVISIONERS.get(pdef.type)
     if kind is None:
@@ -317,8 +444,9 @@ def _provisioner_plan(
     raw = dict(pdef.config)
     raw.update(pdef.override.get(build_name, {}))
     local_errors: list[str] = []
+    observe = tracker.observer(_secret_keys(cls))
     rendered = render_tree(
-        raw, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors
+        raw, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors, observe=observe
     )
     common_raw = {
         k: v
@@ -355,6 +483,7 @@ def _post_processor_plan(
     cwd: Path,
     env: Mapping[str, str],
     errors: list[str],
+    tracker: SecretTracker,
 ) -> StepPlan | None:
     kind = POST_PROCESSORS.get(ppdef.type)
     if kind is None:
@@ -365,9 +494,9 @@ def _post_processor_plan(
         return None
     cls = kind.config
     local_errors: list[str] = []
-    rendered = render_tree(
-        ppdef.config, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls), errors=local_errors
-    )
+    observe = tracker.observer(_secret_keys(cls))
+    rendered = render_tree(ppdef.config, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls),
+                           errors=local_errors, observe=observe)  # fmt: skip
     decoded = decode_sections(rendered, [cls])
     local_errors += decoded.errors
     config: Any = apply_env_defaults(decoded.get(cls), env)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from kiln.errors import KilnError
 from kiln.ui.log import LOG
+from kiln.ui.redact import quote_argv, redact_data
 
 CHUNK = 1 << 16  # bytes read at a time
 MAX_LINE = 1 << 24  # a "line" longer than this (16 MiB without a newline) is handed on in parts
@@ -71,9 +71,9 @@ def describe_failure(argv: Sequence[str], returncode: int, stderr: str, *, what:
         reason = f"{name} was killed by {sig}"
     else:
         reason = f"{name} failed with exit status {returncode}"
-    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    tail = redact_data("\n".join(stderr.strip().splitlines()[-15:]))
     text = f"{reason}: {tail}" if tail else reason
-    return f"{text}\n  command: {shlex.join(argv)}"
+    return f"{text}\n  command: {quote_argv(argv)}"
 
 
 def inherited_env(extra: Mapping[str, str] | None = None, *, locale: bool = True) -> dict[str, str]:
@@ -132,7 +132,7 @@ async def _exec(
     what: str,
     pass_fds: Sequence[int] = (),
 ) -> asyncio.subprocess.Process:
-    LOG.debug("Executing: %s", shlex.join(argv))
+    LOG.debug("Executing: %s", quote_argv(argv))
     try:
         return await asyncio.create_subprocess_exec(
             *argv,

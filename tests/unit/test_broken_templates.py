@@ -149,3 +149,15 @@ def test_the_seed_example_normalises_its_deprecated_forms(monkeypatch: pytest.Mo
     assert build.comm.ssh_timeout == Duration(30.0, "30s")
     assert build.config.disk_size == "5000M"
     assert (build.config.http_port_min, build.config.http_port_max) == (10082, 10089)
+
+
+def test_an_undefined_user_variable_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Packer 1.6.6 validates this template: the variable renders as "" (issue 10 §2.5)."""
+    monkeypatch.chdir(VALID)
+    assert main(["validate", "undefined-user-variable.json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Template validated successfully.\n"
+    assert 'user variable "ssh_pasword" is not defined — did you mean "ssh_password"?' in err
+    assert err.count("is not defined") == 1

@@ -522,3 +522,54 @@ def test_colour_follows_the_flag_and_the_environment(
     opts = argparse.Namespace(color="-color=false" not in flags, timestamp_ui=False,
                               machine_readable=False, debug=False)  # fmt: skip
     assert make_ui(opts, env).color is coloured
+
+
+# --- library warnings ------------------------------------------------------------------
+
+# A verb that warns as a library does on import (asyncssh's CryptographyDeprecationWarning),
+# run in a fresh interpreter: pytest's own warning capture would hide the difference.
+WARNING_VERB = """
+import sys, warnings
+import kiln.cli.main
+from kiln.cli.common import make_ui
+
+def verb(opts):
+    make_ui(opts, {"PACKER_LOG": sys.argv[1]})
+    warnings.warn("DSA is deprecated (a library speaking)", UserWarning, stacklevel=1)
+    return 0
+
+kiln.cli.main._COMMANDS["validate"] = verb
+sys.exit(kiln.cli.main.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("packer_log", "flags", "shown"),
+    [("", [], False), ("1", [], True), ("", ["-debug"], True)],
+)
+def test_library_warnings_only_in_the_debug_log(
+    packer_log: str, flags: list[str], shown: bool, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WARNING_VERB, packer_log, "validate", *flags, "t.json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    if shown:
+        assert "[WARNING] py.warnings: " in result.stderr
+        assert "UserWarning: DSA is deprecated (a library speaking)" in result.stderr
+    else:
+        assert result.stderr == ""
+
+
+def test_no_library_warning_in_a_real_dry_run(tmp_path: Path) -> None:
+    """asyncssh warns (CryptographyDeprecationWarning) when a build imports it."""
+    (tmp_path / "x.iso").write_bytes(b"")
+    template = {"builders": [{**BASE, "iso_url": "x.iso", "accelerator": "tcg"}]}
+    path = write(tmp_path, template)
+    result = run_kiln("build", "-dry-run", path.name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "qemu-system-x86_64" in result.stdout
+    assert "A checksum of 'none' was specified" in result.stderr  # kiln's own warning stays
+    assert "DeprecationWarning" not in result.stderr
+    assert "site-packages" not in result.stderr

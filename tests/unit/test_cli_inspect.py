@@ -131,3 +131,23 @@ def test_inspect_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_inspect_takes_no_var_flags(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", "-var", "a=b", str(template)]) == 1
     assert "flag provided but not defined: -var" in capsys.readouterr().out
+
+
+def test_inspect_lists_builders_sorted_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Packer 1.6.6's Core.InspectConfig sorts the builders' names (sort.Strings)."""
+    path = tmp_path / "t.json"
+    builders = [{"type": "qemu", "name": n} for n in ("zeta", "Alpha", "qemu", "beta-2")]
+    path.write_text(json.dumps({"builders": builders}))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Builders:\n\n  Alpha  (qemu)\n  beta-2 (qemu)\n  qemu  \n  zeta   (qemu)\n" in out
+    assert main(["inspect", "-machine-readable", str(path)]) == 0
+    rows = [line.split(",", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    assert [r for r in rows if r.startswith(",template-builder,")] == [
+        ",template-builder,Alpha,qemu",
+        ",template-builder,beta-2,qemu",
+        ",template-builder,qemu,qemu",
+        ",template-builder,zeta,qemu",
+    ]

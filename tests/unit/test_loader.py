@@ -306,3 +306,52 @@ def test_post_processor_keep_input_artifact_and_name_are_common_keys() -> None:
     )  # fmt: skip
     (pp,) = tpl.post_processors[0]  # type: ignore[attr-defined]
     assert (pp.keep_input_artifact, pp.name, pp.config) == (True, "z", {"output": "x.tgz"})
+
+
+# --- duplicate keys (issue 10 §2.3) ------------------------------------------------------
+
+DUPLICATES = """\
+{
+  "variables": {"a": "1"},
+  "builders": [
+    {
+      "type": "qemu",
+      "qemuargs": [["-m", "1024"]],
+      "disk_size": "2G",
+      "qemuargs": [["-smp", "2"]],
+      "http_content": {"/a": "x", "/b": {"deep": 1, "deep": 2}},
+      "qemuargs": []
+    }
+  ],
+  "provisioners": [[{"k": 1, "k": 2}]],
+  "variables": {"b": "2"}
+}
+"""
+
+
+def test_duplicate_keys_are_refused_at_every_level_with_both_lines() -> None:
+    """Packer's checkForDuplicateFields (packer-plugin-sdk/template/parse.go) walks every
+    object and list; the last value would otherwise silently replace the first."""
+    with pytest.raises(KilnError) as err:
+        parse_template(DUPLICATES, Path("t.json"))
+    assert str(err.value) == (
+        "Failed to parse template: 5 errors occurred:\n"
+        "\t* template has duplicate field: qemuargs (builders[0], lines 6 and 8)\n"
+        '\t* template has duplicate field: deep (builders[0].http_content["/b"], both on line 9)\n'
+        "\t* template has duplicate field: qemuargs (builders[0], lines 6 and 10)\n"
+        "\t* template has duplicate field: k (provisioners[0][0], both on line 13)\n"
+        "\t* template has duplicate field: variables (lines 2 and 14)"
+    )
+
+
+def test_same_key_in_different_objects_is_fine() -> None:
+    text = '{"builders": [{"type": "qemu", "name": "a"}, {"type": "qemu", "name": "b"}]}'
+    tpl = parse_template(text, Path("t.json"))
+    assert [b.name for b in tpl.builders] == ["a", "b"]
+
+
+def test_duplicate_keys_with_escapes_are_the_same_key() -> None:
+    text = '{"builders": [{"type": "qemu", "na\\u006de": "a", "name": "b"}]}'
+    with pytest.raises(KilnError) as err:
+        parse_template(text, Path("t.json"))
+    assert "template has duplicate field: name (builders[0], both on line 1)" in str(err.value)

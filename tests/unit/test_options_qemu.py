@@ -700,10 +700,10 @@ def test_media_files_found(tmp_path: Path) -> None:
     (tmp_path / "ks.cfg").write_text("x")
     (tmp_path / "drivers").mkdir()
     c = config(
-        tmp_path, floppy_files=["ks.cfg", "*.nothing"], floppy_dirs=["drivers"], cd_files=["ks.cfg"]
+        tmp_path, floppy_files=["ks.cfg", "*.cfg"], floppy_dirs=["drivers"], cd_files=["ks.cfg"]
     )
     assert (c.floppy_files, c.floppy_dirs, c.cd_files) == (
-        ["ks.cfg", "*.nothing"],
+        ["ks.cfg", "*.cfg"],
         ["drivers"],
         ["ks.cfg"],
     )
@@ -829,3 +829,36 @@ async def test_checksum_file_is_read_under_a_running_event_loop(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "SUMS").write_text(f"{MD5}  debian.iso\n")
     assert config(tmp_path, iso_checksum="file:SUMS").iso_checksum == f"md5:{MD5}"
+
+
+@pytest.mark.parametrize(
+    ("binary", "install"),
+    [
+        ("qemu-system-x86_64", "install OVMF (apt-get install ovmf)"),
+        ("/usr/bin/qemu-system-x86_64", "install OVMF (apt-get install ovmf)"),
+        ("qemu-system-i386", "install OVMF for 32-bit x86 (apt-get install ovmf-ia32)"),
+        (
+            "qemu-system-aarch64",
+            "install the UEFI firmware for aarch64 (apt-get install "
+            "qemu-efi-aarch64; Fedora: edk2-aarch64)",
+        ),
+        (
+            "/opt/qemu/bin/qemu-system-arm",
+            "install the UEFI firmware for arm (apt-get install qemu-efi-arm; Fedora: edk2-arm)",
+        ),
+        ("qemu-system-riscv64", "install UEFI firmware for riscv64"),
+        ("my-qemu-wrapper", "install UEFI firmware for your QEMU's architecture"),
+    ],
+)
+def test_efi_firmware_hint_names_the_package_for_the_architecture(
+    tmp_path: Path, binary: str, install: str
+) -> None:
+    """An aarch64 build was told to install OVMF, which is x86 firmware (issue 10 §2.7)."""
+    _, errs, _ = run(tmp_path, qemu_binary=binary, efi_firmware_code="nope.fd",
+                     efi_firmware_vars="nope-vars.fd")  # fmt: skip
+    assert errs == [
+        f"efi_firmware_code 'nope.fd' does not exist: {install} or point efi_firmware_code at "
+        "your firmware",
+        f"efi_firmware_vars 'nope-vars.fd' does not exist: {install} or point "
+        "efi_firmware_vars at your firmware",
+    ]

@@ -251,6 +251,12 @@ def test_duration_is_false_only_when_zero() -> None:
     [
         (["a", "b"], ["a", "b"]),
         ("a", ["a"]),  # a single value becomes a list
+        # A string is split on commas: mapstructure's StringToSliceHookFunc(","), one of
+        # the decode hooks of Packer's config.Decode (packer-plugin-sdk/template/config).
+        ("a.txt,b.txt", ["a.txt", "b.txt"]),
+        ("echo a, echo b,", ["echo a", " echo b", ""]),
+        ("", []),
+        (["a,b", "c"], ["a,b", "c"]),  # items of a real list are kept whole
         (5, ["5"]),
         ([1, True, None, 1.5], ["1", "1", "", "1.5"]),
         ({}, []),  # an empty object is an empty list (mapstructure's weak rule)
@@ -274,6 +280,8 @@ def test_to_str_list_errors_name_the_item() -> None:
 def test_to_int_list() -> None:
     assert to_int_list("valid_exit_codes", [0, "1", "0x2"]) == [0, 1, 2]
     assert to_int_list("valid_exit_codes", "7") == [7]
+    assert to_int_list("valid_exit_codes", "0,2,0x10") == [0, 2, 16]
+    assert to_int_list("valid_exit_codes", "") == []
     assert to_int_list("valid_exit_codes", None) == []
     with pytest.raises(DecodeProblem, match=r"'valid_exit_codes\[1\]'"):
         to_int_list("valid_exit_codes", [0, "x"])
@@ -281,6 +289,7 @@ def test_to_int_list() -> None:
 
 def test_to_str_list_list() -> None:
     assert to_str_list_list("qemuargs", [["-m", 1024], "-usb"]) == [["-m", "1024"], ["-usb"]]
+    assert to_str_list_list("qemuargs", ["-m,1024"]) == [["-m", "1024"]]  # split, as Packer
     assert to_str_list_list("qemuargs", None) == []
     with pytest.raises(DecodeProblem) as err:
         to_str_list_list("qemuargs", "-m 1024")

@@ -52,8 +52,11 @@ def test_user_variables_are_rendered_into_builders(tmp_path: Path) -> None:
 
 def test_passwords_are_secrets(tmp_path: Path) -> None:
     p = plan(tmp_path, {"builders": [{**BASE, "vnc_use_password": True, "vnc_password": "vncpw"}]})
-    # The VNC password is shown with the VNC address (Packer prints it too): not a secret.
+    assert sorted(p.secrets) == ["secret", "vncpw"]  # a vnc_password you set is a secret...
+    p = plan(tmp_path, {"builders": [{**BASE, "vnc_use_password": True}]})
+    # ...the one kiln generates is shown with the VNC address, as Packer shows it: not one.
     assert p.secrets == ["secret"]
+    assert p.builds[0].config.vnc_password_generated is True
 
 
 def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
@@ -67,8 +70,18 @@ def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
     )
     assert "hunter2" not in failed.format()
     assert "<sensitive>" in failed.format()
+    # A path the user wrote that contains the password is their word, not the password...
     failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": "pw1234", "floppy_files":
                                               ["pw1234.cfg"]}]})  # fmt: skip
+    assert failed.groups[0][1] == [
+        "Bad Floppy disk file 'pw1234.cfg': stat pw1234.cfg: no such file or directory"
+    ]
+    # ...but one rendered from a sensitive variable carries it.
+    failed = failure(
+        tmp_path,
+        {"variables": {"pw": "pw1234"}, "sensitive-variables": ["pw"],
+         "builders": [{**BASE, "floppy_files": ["{{user `pw`}}.cfg"]}]},
+    )  # fmt: skip
     assert failed.groups[0][1] == [
         "Bad Floppy disk file '<sensitive>.cfg': stat <sensitive>.cfg: no such file or directory"
     ]
@@ -112,9 +125,8 @@ def test_late_templates_are_tried_at_validate_time(tmp_path: Path) -> None:
         {"builders": [{**BASE, "boot_command": ["{{ user `nope` }}"],
                        "qemuargs": [["-name", "{{ .Name | upper }}{{ env `X` }}"]]}]},
     )  # fmt: skip
+    assert ("qemu", UNDEFINED_NOPE) in failed.warnings
     assert failed.groups[0][1] == [
-        'template: boot_command:1:4: user variable "nope" is not defined (defined: none); '
-        "declare it in the \"variables\" section or pass -var 'nope=...'",
         'template: qemuargs[0][1]:1:23: env can only be used in the "variables" section: '
         'declare a variable such as "my_var": "{{env `X`}}" there and use {{user `my_var`}} '
         "here",
@@ -144,15 +156,43 @@ def test_late_templates_with_functions_that_work(tmp_path: Path) -> None:
         ("{{ env `PW` }}",
          'template: ssh_password:1:4: env can only be used in the "variables" section: declare '
          'a variable such as "my_var": "{{env `PW`}}" there and use {{user `my_var`}} here'),
-        ("{{ user `nope` }}",
-         'template: ssh_password:1:4: user variable "nope" is not defined (defined: none); '
-         "declare it in the \"variables\" section or pass -var 'nope=...'"),
         ("{{ zzz_nothing }}", 'template: ssh_password:1:4: function "zzz_nothing" not defined'),
     ],
 )  # fmt: skip
 def test_config_time_render_errors(tmp_path: Path, value: str, message: str) -> None:
     failed = failure(tmp_path, {"builders": [{**BASE, "ssh_password": value}]})
     assert failed.groups == [('Error: Failed to prepare build: "qemu"', [message])]
+
+
+UNDEFINED_NOPE = (
+    'user variable "nope" is not defined (defined: none); it renders as an empty string, as '
+    "in Packer: declare it in the \"variables\" section or pass -var 'nope=...'"
+)
+
+
+def test_an_undefined_user_variable_is_a_warning_and_renders_empty(tmp_path: Path) -> None:
+    """Packer 1.6.6 renders it as "" outside "variables"; four public templates rely on it
+    (issue 10 §2.5). One warning per variable, with a suggestion, and no second error."""
+    p = plan(
+        tmp_path,
+        {
+            "variables": {"ssh_password": "pw", "mem": "1024"},
+            "builders": [{**BASE, "ssh_password": "{{user `ssh_pasword`}}",
+                          "memory": "{{user `nope`}}", "vm_name": "x{{user `nope`}}y",
+                          "boot_command": ["{{user `ssh_pasword`}}<enter>"]}],
+            "provisioners": [{"type": "shell", "inline": ["echo {{user `nope`}}"]}],
+        },
+    )  # fmt: skip
+    (build,) = p.builds
+    assert (build.comm.ssh_password, build.config.memory, build.config.vm_name) == ("", 512, "xy")
+    assert [w for w in p.warnings if "user variable" in w[1]] == [
+        ("qemu", 'user variable "ssh_pasword" is not defined — did you mean "ssh_password"? '
+                 "(defined: mem, ssh_password); it renders as an empty string, as in Packer: "
+                 "declare it in the \"variables\" section or pass -var 'ssh_pasword=...'"),
+        ("qemu", 'user variable "nope" is not defined (defined: mem, ssh_password); it renders '
+                 "as an empty string, as in Packer: declare it in the \"variables\" section or "
+                 "pass -var 'nope=...'"),
+    ]  # fmt: skip
 
 
 def test_nested_values_are_rendered_with_their_path(tmp_path: Path) -> None:
@@ -296,3 +336,88 @@ def test_min_packer_version_forms(tmp_path: Path, version: str) -> None:
 def test_min_packer_version_that_is_not_a_version(tmp_path: Path, version: str) -> None:
     failed = failure(tmp_path, {"min_packer_version": version, "builders": [BASE]})
     assert failed.groups == [("", [f"min_packer_version {version!r} is not a version like 1.6.0"])]
+
+
+# --- build names with user variables (issue 10 §2.2) ------------------------------------
+
+BENTO_NAMES = {
+    "variables": {"template": "fedora-37-x86_64", "arch": "aarch64"},
+    "builders": [
+        {**BASE, "name": "{{ user `template` }}", "vm_name": "{{ build_name }}.qcow2"},
+        {**BASE, "name": "fedora-37-{{user `arch`}}"},
+    ],
+    "provisioners": [{"type": "shell", "inline": ["true"], "only": ["{{ user `template` }}"]}],
+}
+
+
+def test_user_variables_in_builder_names_are_rendered(tmp_path: Path) -> None:
+    """Packer's Core.Initialize renders every builder name with the user variables, so
+    `-only` matches the rendered names (bento names its builds `{{ user `template` }}`)."""
+    p = plan(tmp_path, BENTO_NAMES)
+    assert [b.name for b in p.builds] == ["fedora-37-x86_64", "fedora-37-aarch64"]
+    assert p.builds[0].config.vm_name == "fedora-37-x86_64.qcow2"
+    # Provisioners' only/except and overrides name the raw builder name, as in Packer.
+    assert [len(b.provisioners) for b in p.builds] == [1, 0]
+    p = plan(tmp_path, BENTO_NAMES, only=["fedora-37-x86_64"])
+    assert [b.name for b in p.builds] == ["fedora-37-x86_64"]
+    p = plan(tmp_path, BENTO_NAMES, except_=["*-aarch64"], cli_vars={"template": "f38"})
+    assert [b.name for b in p.builds] == ["f38"]
+
+
+def test_only_lists_the_rendered_build_names(tmp_path: Path) -> None:
+    failed = failure(tmp_path, BENTO_NAMES, only=["fedora-37-x86_46"])
+    assert failed.groups[0][1] == [
+        "-only=fedora-37-x86_46: no build matches it; builds in the template: fedora-37-x86_64, "
+        'fedora-37-aarch64 — did you mean "fedora-37-x86_64"?'
+    ]
+
+
+def test_builder_names_that_fail_to_render_or_collide(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path,
+        {"variables": {"a": "x"},
+         "builders": [{**BASE, "name": "{{ env `HOME` }}"}, {**BASE, "name": "{{user `a`}}"},
+                      {**BASE, "name": "x"}]},
+    )  # fmt: skip
+    assert failed.groups[0] == ("", [
+        "Error interpolating builder '{{ env `HOME` }}': template: builders[0].name:1:4: env "
+        'can only be used in the "variables" section: declare a variable such as "my_var": '
+        '"{{env `HOME`}}" there and use {{user `my_var`}} here',
+        "builder 3: builder with name 'x' already exists (builder 2's name '{{user `a`}}' "
+        "renders to it)",
+    ])  # fmt: skip
+
+
+# --- a string for a list is split on commas (issue 10 §2.4) -----------------------------
+
+
+def test_a_string_for_a_list_option_is_split_on_commas(tmp_path: Path) -> None:
+    """Packer's config.Decode splits it (mapstructure.StringToSliceHookFunc(",")): a public
+    Windows template writes "floppy_files": "a,b" and gets both files on its floppy."""
+    for name in ("Autounattend.xml", "drivers.inf"):
+        (tmp_path / name).write_text("x")
+    p = plan(
+        tmp_path,
+        {
+            "builders": [{**BASE, "floppy_files": "Autounattend.xml,drivers.inf",
+                          "qemu_img_args": {"convert": "-o,compat=1.1"}}],
+            "provisioners": [{"type": "shell", "inline": "echo one,echo two",
+                              "environment_vars": "A=1,B=2", "valid_exit_codes": "0,3"}],
+        },
+    )  # fmt: skip
+    build = p.builds[0]
+    assert build.config.floppy_files == ["Autounattend.xml", "drivers.inf"]
+    assert build.config.qemu_img_args.convert == ("-o", "compat=1.1")
+    shell = build.provisioners[0].config
+    assert (shell.inline, shell.environment_vars) == (["echo one", "echo two"], ["A=1", "B=2"])
+    assert shell.valid_exit_codes == [0, 3]
+
+
+def test_a_floppy_glob_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
+    failed = failure(
+        tmp_path, {"builders": [{**BASE, "floppy_files": "drivers/*.inf,drivers/*.sys"}]}
+    )
+    assert failed.groups[0][1] == [
+        "Bad Floppy disk file 'drivers/*.inf': the pattern matches no file",
+        "Bad Floppy disk file 'drivers/*.sys': the pattern matches no file",
+    ]

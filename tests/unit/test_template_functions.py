@@ -83,19 +83,32 @@ def test_user_returns_the_variable() -> None:
     assert r("{{ `iso_url` | user }}") == "http://x/y.iso"
 
 
-def test_user_unknown_variable_is_an_error_naming_it() -> None:
-    err = fail("{{ user `disk_sise` }}")
-    assert err.problem.startswith(
+def test_user_unknown_variable_renders_empty_and_is_reported() -> None:
+    """Packer 1.6.6's funcGenUser returns "" for an unknown variable outside "variables"."""
+    said: list[str] = []
+    assert r("[{{ user `disk_sise` }}]", undefined_user=said.append) == "[]"
+    (message,) = said
+    assert message.startswith(
         'user variable "disk_sise" is not defined — did you mean "disk_size"?'
     )
-    assert "(defined: disk_size, empty, iso_url)" in err.problem
-    assert "-var 'disk_sise=...'" in err.problem
-    assert (err.line, err.col) == (1, 4)
+    assert "(defined: disk_size, empty, iso_url)" in message
+    assert "renders as an empty string" in message
+    assert "-var 'disk_sise=...'" in message
+    assert r("[{{ user `x` }}]", user_variables={}) == "[]"  # nobody to tell: still empty
 
 
 def test_user_with_no_variables_at_all() -> None:
-    err = fail("{{ user `x` }}", user_variables={})
-    assert "(defined: none)" in err.problem
+    said: list[str] = []
+    r("{{ user `x` }}", user_variables={}, undefined_user=said.append)
+    assert "(defined: none)" in said[0]
+
+
+def test_user_unknown_variable_in_the_variables_section_is_an_error() -> None:
+    err = fail("{{ user `disk_sise` }}", env_allowed=True)
+    assert err.problem.startswith(
+        'user variable "disk_sise" is not defined — did you mean "disk_size"?'
+    )
+    assert (err.line, err.col) == (1, 4)
 
 
 def test_user_errors_from_a_lazy_mapping_propagate_with_position() -> None:

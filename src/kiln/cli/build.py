@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan
 from kiln.template.loader import load_template
 from kiln.ui import Ui
+from kiln.ui.redact import active
 
 
 def _state_home(env: Mapping[str, str]) -> Path:
@@ -34,8 +34,9 @@ def _ask(build: str, error: str) -> str:
     """-on-error=ask: Packer's prompt, on stdout as Packer's `Ui.Ask` writes it."""
     if not sys.stdin.isatty():
         return "c"
+    redact = active()
     sys.stdout.write(
-        f"\n==> {build}: Step failed: {error}\n"
+        f"\n==> {redact(build)}: Step failed: {redact(error)}\n"
         f"==> {build}: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step "
         "(build may fail even if retry succeeds)? "
     )
@@ -83,9 +84,7 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         print_warnings(ui, failed.warnings)
         ui.error(failed.format())
         return 1
-    ui.redact.add(*plan.secrets)
-    for build in plan.builds:
-        ui.redact.add(build.comm.ssh_password)
+    ui.redact.update(plan.redactor)
     print_warnings(ui, plan.warnings)
     options = RunOptions(
         on_error=OnError(opts.on_error),
@@ -106,7 +105,7 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
 
         groups = asyncio.run(check_tokens(plan, env))
         if groups:
-            ui.error(ValidationFailed(groups, [], plan.secrets).format())
+            ui.error(ValidationFailed(groups, [], plan.redactor).format())
             return 1
     # -debug pauses after every step, so builds run one at a time (as in Packer).
     parallel = 1 if (opts.debug or not opts.parallel) else opts.parallel_builds
@@ -138,5 +137,5 @@ async def _dry_run(plan: Plan, ui: Ui, options: RunOptions) -> int:
             ui.error(str(err), build.name)
             return 1
         for argv in commands:
-            ui.message(shlex.join(argv), build.name)
+            ui.message(ui.redact.argv(argv), build.name)  # each argument, before quoting
     return 0

@@ -12,10 +12,12 @@ from kiln.plan import PlanOptions
 from kiln.ui import Redactor, Ui
 from kiln.ui.log import setup_logging
 from kiln.ui.output import colors_wanted
+from kiln.ui.redact import activate
 
 
 def make_ui(opts: argparse.Namespace, env: Mapping[str, str]) -> Ui:
     redactor = Redactor()
+    activate(redactor)  # kiln.proc's command lines and the guest's lines use it too
     setup_logging(env, redactor, force_debug=bool(getattr(opts, "debug", False)))
     _log_start(opts)
     return Ui(

@@ -61,9 +61,11 @@ def _variables(ui: Ui, tpl: TemplateFile) -> None:
 def _builders(ui: Ui, tpl: TemplateFile) -> None:
     ui.raw("Builders:\n")
     width = max((len(b.name) for b in tpl.builders), default=0)
-    for b in tpl.builders:
+    # Packer's Core.InspectConfig: sorted by name, each padded to the longest.
+    for b in sorted(tpl.builders, key=lambda b: b.name):
         ui.machine("", "template-builder", b.name, b.type)
-        ui.raw(f"  {b.name}" if b.name == b.type else f"  {b.name.ljust(width)} ({b.type})")
+        line = f"  {b.name.ljust(width)}"
+        ui.raw(line if b.name == b.type else f"{line} ({b.type})")
     ui.raw("")
 
 

@@ -26,6 +26,8 @@ from kiln.cli.args import (
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
 from kiln.ui.output import Ui, colors_wanted
+from kiln.ui.log import capture_warnings
+from kiln.ui.redact import active
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
 
@@ -70,6 +72,7 @@ NOT_IN_KILN = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    capture_warnings()  # a library's warnings go to the debug log, never to the terminal
     args, globals_given = hoist_global_flags(args)
     machine = any(a.lstrip("-") in ("machine-readable", "machine-readable=true")
                   for a in (*args, *globals_given))  # fmt: skip
@@ -102,11 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(f"kiln {verb}: {err}\n\n{usage(verb).rstrip()}")
         return 1
     except KilnError as err:
-        out.error(str(err))
+        out.error(active()(str(err)))
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         return 1
     except KeyboardInterrupt:
         out.error("Build was cancelled." if verb == "build" else "Interrupted.")
@@ -116,12 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception:  # a bug in kiln: say so plainly
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         exc = sys.exc_info()[1]
         out.error(
-            f"kiln: internal error: {type(exc).__name__}: {exc}\n"
+            f"kiln: internal error: {type(exc).__name__}: {active()(str(exc))}\n"
             "This is a bug in kiln; run with -debug for the traceback and please report it."
         )
         return 1
@@ -131,6 +130,13 @@ def _early_ui(machine: bool, flags: Sequence[str]) -> Ui:
     """The Ui for messages before (or instead of) a verb's own: usage, help, errors."""
     no_color = any(f.lstrip("-") in ("color=false", "color=0", "color=f") for f in flags)
     return Ui(color=colors_wanted(not no_color, sys.stdout, os.environ), machine_readable=machine)
+
+
+def _print_traceback() -> None:
+    """-debug's traceback of the error being handled, redacted like every other line."""
+    import traceback
+
+    sys.stderr.write(active()(traceback.format_exc()))
 
 
 def _silence_stdout() -> None:

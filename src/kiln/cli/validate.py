@@ -23,7 +23,7 @@ def run_validate(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         print_warnings(ui, failed.warnings)
         ui.error(failed.format())
         return 1
-    ui.redact.add(*plan.secrets)
+    ui.redact.update(plan.redactor)
     warnings = list(plan.warnings)
     for build in plan.builds:
         for binary in (build.config.qemu_binary, "qemu-img"):

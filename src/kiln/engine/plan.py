@@ -10,6 +10,7 @@ from kiln.communicator.config import CommConfig
 from kiln.options.spec import Duration
 from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.loader import TemplateFile
+from kiln.ui.redact import Redactor
 
 C = TypeVar("C")
 
@@ -70,3 +71,6 @@ class Plan:
     variables: dict[str, str]
     secrets: list[str]
     warnings: list[tuple[str, str]]  # (scope, message)
+    # What to redact and what to leave alone (secrets, clean strings, names, tainted
+    # values): the CLI's Ui learns it before anything of the build is printed.
+    redactor: Redactor = field(default_factory=Redactor)

@@ -32,7 +32,7 @@ from kiln.media.sources import (
     MediaError,
     content_path,
     expand_glob,
-    glob_problem,
+    glob_problem_or_no_match,
     has_glob,
     stat_problem,
     walk_files,
@@ -61,7 +61,7 @@ def collect_cd_files(
 ) -> list[Entry]:
     """What goes onto the CD, as ``[(path inside the image, source)]``.
 
-    Globs (``* ? [``) are expanded (sorted; no match adds nothing). Directory sources in
+    Globs (``* ? [``) are expanded (sorted; no match is an error). Directory sources in
     the result mean "create this directory" (so empty directories survive). Two files
     landing on one path is an error; `cd_content` replaces a file at its path. Missing
     paths: ``Bad CD disk file '<p>': <err>``.
@@ -86,7 +86,7 @@ def collect_cd_files(
 
     for entry in files:
         if has_glob(entry):
-            problem = glob_problem(entry)
+            problem = glob_problem_or_no_match(entry, base)
             if problem:
                 raise MediaError(f"Bad CD disk file '{entry}': {problem}")
             matches = expand_glob(entry, base)
@@ -120,10 +120,12 @@ def collect_cd_files(
 
 def file_errors_cd(files: Sequence[str], *, base: Path) -> list[str]:
     """Validate-time checks of `cd_files` (Packer's `CDConfig.Prepare`): one error per
-    entry that cannot be stat'ed or is a malformed glob."""
+    entry that cannot be stat'ed, is a malformed glob or a glob matching nothing."""
     errors: list[str] = []
     for entry in files:
-        problem = glob_problem(entry) if has_glob(entry) else stat_problem(entry, base)
+        problem = (
+            glob_problem_or_no_match(entry, base) if has_glob(entry) else stat_problem(entry, base)
+        )
         if problem:
             errors.append(f"Bad CD disk file '{entry}': {problem}")
     return errors

@@ -26,7 +26,7 @@ from kiln.media.sources import (
     content_path,
     expand_glob,
     fold,
-    glob_problem,
+    glob_problem_or_no_match,
     has_glob,
     stat_problem,
     walk_files,
@@ -63,7 +63,7 @@ _SHORT_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()-@^_`{}~")
 def _expand(entry: str, base: Path, what: str) -> list[str]:
     """One `floppy_files`/`floppy_dirs` entry as existing paths, or MediaError."""
     if has_glob(entry):
-        problem = glob_problem(entry)
+        problem = glob_problem_or_no_match(entry, base)
         if problem:
             raise MediaError(f"Bad Floppy disk {what} '{entry}': {problem}")
         return expand_glob(entry, base)
@@ -137,13 +137,17 @@ def collect_floppy_files(
 def file_errors_floppy(files: Sequence[str], dirs: Sequence[str], *, base: Path) -> list[str]:
     """Validate-time checks of `floppy_files`/`floppy_dirs` (Packer's `FloppyConfig.Prepare`).
 
-    One error per bad entry: a path that cannot be stat'ed, or a malformed glob. A glob
-    matching nothing is not an error (as in Packer).
+    One error per bad entry: a path that cannot be stat'ed, a malformed glob, or a glob
+    matching nothing (which Packer accepts, leaving the floppy without those files).
     """
     errors: list[str] = []
     for what, entries in (("file", files), ("directory", dirs)):
         for entry in entries:
-            problem = glob_problem(entry) if has_glob(entry) else stat_problem(entry, base)
+            problem = (
+                glob_problem_or_no_match(entry, base)
+                if has_glob(entry)
+                else stat_problem(entry, base)
+            )
             if problem:
                 errors.append(f"Bad Floppy disk {what} '{entry}': {problem}")
     return errors

@@ -48,6 +48,17 @@ def glob_problem(pattern: str) -> str | None:
     return None
 
 
+NO_MATCH = "the pattern matches no file"
+
+
+def glob_problem_or_no_match(pattern: str, base: Path) -> str | None:
+    """`glob_problem`, or `NO_MATCH` for a well-formed pattern that matches nothing.
+
+    Packer accepts a glob that matches nothing and leaves the image without those files
+    (a driver floppy without its drivers); kiln refuses it."""
+    return glob_problem(pattern) or (None if expand_glob(pattern, base) else NO_MATCH)
+
+
 def expand_glob(pattern: str, base: Path) -> list[str]:
     """Matches of `pattern`, sorted, as paths written like the pattern (relative stays
     relative). Like Go, ``*`` also matches names starting with a dot."""

@@ -1,7 +1,8 @@
 """Weakly-typed decoding, as Packer's mapstructure does it (`WeaklyTypedInput: true`).
 
 JSON gives us str, int/float, bool, list, dict and None. Packer accepts `"1024"` for an int,
-`"true"` for a bool, a number for a string, a single value for a list. The messages keep
+`"true"` for a bool, a number for a string, a single value for a list, and splits a string
+given for a list on commas. The messages keep
 Packer's wording (`cannot parse 'memory' as int: ...`) and add what is allowed.
 """
 
@@ -151,6 +152,15 @@ def to_duration(key: str, value: object) -> Duration:
     return Duration(seconds, text)
 
 
+def _items(value: object) -> list[object]:
+    """A list option's items: a string is split on commas (`"a,b"` → a, b; `""` → none),
+    as mapstructure's StringToSliceHookFunc(",") in Packer's config.Decode does; any
+    other single value becomes a one-item list (mapstructure's weak rule)."""
+    if isinstance(value, str):
+        return list(value.split(",")) if value else []
+    return value if isinstance(value, list) else [value]
+
+
 def to_str_list(key: str, value: object) -> list[str]:
     if value is None:
         return []
@@ -158,15 +168,13 @@ def to_str_list(key: str, value: object) -> list[str]:
         if not value:
             return []
         raise DecodeProblem(f"'{key}' expected a list of strings, got an object")
-    items = value if isinstance(value, list) else [value]
-    return [to_str(f"{key}[{i}]", item) for i, item in enumerate(items)]
+    return [to_str(f"{key}[{i}]", item) for i, item in enumerate(_items(value))]
 
 
 def to_int_list(key: str, value: object) -> list[int]:
     if value is None:
         return []
-    items = value if isinstance(value, list) else [value]
-    return [to_int(f"{key}[{i}]", item) for i, item in enumerate(items)]
+    return [to_int(f"{key}[{i}]", item) for i, item in enumerate(_items(value))]
 
 
 def to_str_list_list(key: str, value: object) -> list[list[str]]:

@@ -45,6 +45,7 @@ from kiln.provisioners.config import AnsibleConfig
 from kiln.provisioners.context import ProvisionContext, ProvisionerError
 from kiln.provisioners.shell import require_comm
 from kiln.template.engine import render
+from kiln.ui.redact import redact_data
 
 if TYPE_CHECKING:
     import asyncssh
@@ -300,8 +301,8 @@ async def _execute(
     failures: list[str] = []
 
     def show(line: str) -> None:
-        ctx.message(line)
-        text = line.strip()
+        ctx.output(line)  # Ansible's output is data: redacted as such
+        text = redact_data(line).strip()
         if text.startswith(_FAILURE_PREFIXES) and len(failures) < _MAX_FAILURE_LINES:
             failures.append(text)
 
@@ -341,8 +342,8 @@ async def _galaxy(config: AnsibleConfig, ctx: ProvisionContext) -> None:
                 [path, *command[1:]],
                 check=False,
                 cwd=ctx.cwd,
-                on_stdout=ctx.message,
-                on_stderr=ctx.message,
+                on_stdout=ctx.output,
+                on_stderr=ctx.output,
             )
         except KilnError as err:
             raise ProvisionerError(

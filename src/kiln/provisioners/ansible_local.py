@@ -108,7 +108,7 @@ class _Guest:
         self.comm = comm
 
     async def run(self, command: str) -> int:
-        return await self.comm.run(command, stdout=self.ctx.message, stderr=self.ctx.message)
+        return await self.comm.run(command, stdout=self.ctx.output, stderr=self.ctx.output)
 
     async def create_dir(self, directory: str) -> None:
         self.ctx.message(f"Creating directory: {directory}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kiln.errors import KilnError
 from kiln.golang.duration import format_go_duration
 from kiln.options.spec import Duration
+from kiln.ui.redact import redact_data
 
 if TYPE_CHECKING:
     from kiln.communicator.ssh import SshCommunicator
@@ -71,6 +72,10 @@ class ProvisionContext:
 
     def functions(self) -> dict[str, Any]:
         return self.plan.functions(self.build_values)
+
+    def output(self, line: str) -> None:
+        """A line the guest or a local command printed: redacted as data, then shown."""
+        self.message(redact_data(line))
 
     def resolve(self, name: str) -> Path:
         """A local path from the template, relative to the directory kiln runs in."""

@@ -75,7 +75,7 @@ async def _upload(config: FileConfig, ctx: ProvisionContext) -> None:
 async def _is_remote_dir(ctx: ProvisionContext, src: str) -> bool:
     comm = require_comm(ctx, "file")
     quoted = shlex.quote(src if not src.startswith("-") else "./" + src)
-    status = await comm.run(f"test -d {quoted}", stdout=ctx.message, stderr=ctx.message)
+    status = await comm.run(f"test -d {quoted}", stdout=ctx.output, stderr=ctx.output)
     return status == 0
 
 

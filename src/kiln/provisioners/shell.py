@@ -127,7 +127,7 @@ async def run_shell(config: ShellConfig, ctx: ProvisionContext) -> None:
         async def upload_and_run(content: bytes = content, command: str = command) -> int:
             await comm.upload(content, remote_path, mode=0o755)
             try:
-                return await comm.run(command, stdout=ctx.message, stderr=ctx.message)
+                return await comm.run(command, stdout=ctx.output, stderr=ctx.output)
             except CommandDisconnected:
                 return DISCONNECT_STATUS
 
@@ -153,8 +153,8 @@ async def remove_remote(comm: SshCommunicator, path: str, wait: float,
     """`rm -f` the uploaded file, retried while the guest reboots (Packer's cleanup)."""
 
     async def remove() -> int:
-        return await comm.run(f"rm -f {shlex.quote(path)}", stdout=ctx.message,
-                              stderr=ctx.message)  # fmt: skip
+        return await comm.run(f"rm -f {shlex.quote(path)}", stdout=ctx.output,
+                              stderr=ctx.output)  # fmt: skip
 
     status = await retry_until(wait, remove, notice=ctx.message)
     if status != 0:

@@ -79,8 +79,8 @@ async def run_shell_local(config: ShellLocalConfig, ctx: ProvisionContext) -> No
                 )
             ctx.say(f"Running local shell script: {script}")
             try:
-                result = await proc.run(argv, check=False, on_stdout=ctx.message,
-                                        on_stderr=ctx.message, cwd=ctx.cwd)  # fmt: skip
+                result = await proc.run(argv, check=False, on_stdout=ctx.output,
+                                        on_stderr=ctx.output, cwd=ctx.cwd)  # fmt: skip
             except KilnError as err:
                 raise ProvisionerError(
                     f"Error executing script: {absolute}\n\n{err}\n"

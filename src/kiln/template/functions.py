@@ -5,9 +5,10 @@ order follows Packer: `split STRING SEP N`, `replace OLD NEW N STRING`, `replace
 NEW STRING` (so the string can be piped in: `{{ .Name | replace_all "-" "_" }}`). The
 annotations are the argument types the engine checks, as Go's would.
 
-Where kiln is stricter than Packer it says so: `user` with an undefined variable is an
-error everywhere (Packer returns "" outside the variables section), and the Consul,
-Vault and AWS Secrets Manager functions are refused with an explanation.
+`user` with an undefined variable renders "" outside the variables section, as Packer's
+does, and tells `FuncContext.undefined_user` (the plan makes it a warning); inside the
+variables section it is an error, as in Packer. The Consul, Vault and AWS Secrets Manager
+functions are refused with an explanation.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class FuncContext:
     packer_version: str = "1.6.6"
     init_time: datetime = field(kw_only=True)
     build_values: Mapping[str, str] | None = None  # `{{ build "Host" }}`; None: not available
+    # Told about `user` with an undefined variable (outside "variables"), which renders "".
+    undefined_user: Callable[[str], None] | None = None
 
 
 def _listing(names: list[str]) -> str:
@@ -132,14 +135,19 @@ def packer_functions(ctx: FuncContext) -> dict[str, Func]:
 
     def user(name: str) -> str:
         value = ctx.user_variables.get(name)
-        if value is None:
-            names = sorted(ctx.user_variables)
-            raise TemplateError(
-                f"user variable {quote(name)} is not defined{go_did_you_mean(name, names)} "
-                f'(defined: {_listing(names)}); declare it in the "variables" section '
-                f"or pass -var '{name}=...'"
-            )
-        return value
+        if value is not None:
+            return value
+        names = sorted(ctx.user_variables)
+        missing = (
+            f"user variable {quote(name)} is not defined{go_did_you_mean(name, names)} "
+            f"(defined: {_listing(names)})"
+        )
+        fix = f"declare it in the \"variables\" section or pass -var '{name}=...'"
+        if ctx.env_allowed:  # interpolating the variables themselves: Packer fails too
+            raise TemplateError(f"{missing}; {fix}")
+        if ctx.undefined_user is not None:
+            ctx.undefined_user(f"{missing}; it renders as an empty string, as in Packer: {fix}")
+        return ""
 
     def env(name: str) -> str:
         if not ctx.env_allowed:

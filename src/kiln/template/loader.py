@@ -18,6 +18,7 @@ from kiln.errors import KilnError, MultiError
 from kiln.jsonkind import json_kind
 from kiln.options.weak import to_str
 from kiln.suggest import did_you_mean
+from kiln.template.jsondup import duplicate_fields
 
 ROOT_KEYS = (
     "description",
@@ -190,9 +191,18 @@ def _parse_json(text: str) -> object:
             raise ValueError(f"a number with {len(literal)} digits is out of range")
         return int(literal)
 
+    repeated = False
+
+    def keep_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        nonlocal repeated
+        obj = dict(pairs)
+        repeated = repeated or len(obj) != len(pairs)
+        return obj
+
     try:
-        return json.loads(
+        data = json.loads(
             text,
+            object_pairs_hook=keep_pairs,
             parse_constant=reject_constant,
             parse_float=finite_float,
             parse_int=bounded_int,
@@ -205,6 +215,9 @@ def _parse_json(text: str) -> object:
         ) from None
     except ValueError as err:
         raise KilnError(f"Failed to parse template: Error parsing JSON: {err}") from None
+    if repeated:  # Packer refuses them: the first value would be lost without a word
+        raise KilnError("Failed to parse template: " + MultiError(duplicate_fields(text)).format())
+    return data
 
 
 def _json_error(text: str, err: json.JSONDecodeError) -> str:

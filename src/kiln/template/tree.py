@@ -17,21 +17,26 @@ def render_tree(
     late: Collection[str] = (),
     where: str = "",
     errors: list[str],
+    observe: Callable[[str, str], None] | None = None,
 ) -> Any:
     """`value` with every string rendered; top-level keys in `late` are left raw.
 
     Errors are appended to `errors` (the string is kept as it was), so one pass reports
-    every bad expression in the tree.
+    every bad expression in the tree. `observe(where, result)` is called after each string
+    (kiln.template.taint learns there which variables it read).
     """
     if isinstance(value, str):
         try:
-            return render(value, data, funcs, where=where or "value")
+            text = render(value, data, funcs, where=where or "value")
         except TemplateError as err:
             errors.append(str(err))
-            return value
+            text = value
+        if observe is not None:
+            observe(where, text)
+        return text
     if isinstance(value, list):
         return [
-            render_tree(v, data, funcs, where=f"{where}[{i}]", errors=errors)
+            render_tree(v, data, funcs, where=f"{where}[{i}]", errors=errors, observe=observe)
             for i, v in enumerate(value)
         ]
     if isinstance(value, dict):
@@ -41,6 +46,8 @@ def render_tree(
                 out[key] = item
             else:
                 child = f"{where}.{key}" if where else str(key)
-                out[key] = render_tree(item, data, funcs, where=child, errors=errors)
+                out[key] = render_tree(
+                    item, data, funcs, where=child, errors=errors, observe=observe
+                )
         return out
     return value

@@ -66,18 +66,21 @@ def resolve_variables(
     env: Mapping[str, str],
     init_time: datetime,
     warn: Callable[[str], None],
+    dependencies: dict[str, set[str]] | None = None,
 ) -> dict[str, str]:
-    """The final value of every user variable; raises `MultiError` listing every problem."""
-    raw: dict[str, str | None] = dict(tpl.variables)
-    for path in inputs.var_files:
-        raw.update(parse_var_file(path))
-    for key, value in (inputs.cli_vars or {}).items():
+    """The final value of every user variable; raises `MultiError` listing every problem.
+
+    `dependencies`, when given, receives for each variable the variables its value read
+    (kiln.template.taint follows secrets through them). A sensitive variable's value is
+    never quoted in an error."""
+    raw = merged_inputs(tpl, inputs)
+    for key in inputs.cli_vars or {}:
         if key not in tpl.variables:
             warn(
                 f"variable '{key}' is set with -var but not declared in the template's "
                 f'"variables"{did_you_mean(key, tpl.variables)}'
             )
-        raw[key] = value
+    reads: dict[str, set[str]] = {} if dependencies is None else dependencies
 
     errors = [
         f"required variable not set: {name} (set it with -var '{name}=…' or in a -var-file)"
@@ -88,6 +91,8 @@ def resolve_variables(
     resolving: list[str] = []
 
     def lookup(name: str) -> str:
+        if resolving:
+            reads.setdefault(resolving[-1], set()).add(name)
         if name in values:
             return values[name]
         if name not in raw or raw[name] is None:
@@ -135,10 +140,25 @@ def resolve_variables(
         try:
             lookup(name)
         except TemplateError as err:
-            errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
+            if name in tpl.sensitive_variables:  # the value, or its pieces in the error: no
+                errors.append(
+                    f'Failed to interpolate "{name}": <sensitive>; error: {err.location()}: '
+                    "(not shown: it may quote the value of this sensitive variable)"
+                )
+            else:
+                errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
     if errors:
         raise MultiError(errors)
     return values
+
+
+def merged_inputs(tpl: TemplateFile, inputs: VariableInputs) -> dict[str, str | None]:
+    """Every variable's raw value: the template's default, then -var-file, then -var."""
+    raw: dict[str, str | None] = dict(tpl.variables)
+    for path in inputs.var_files:
+        raw.update(parse_var_file(path))
+    raw.update(inputs.cli_vars or {})
+    return raw
 
 
 class _LazyVariables(Mapping[str, str]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiln.ui.output import Ui
+from kiln.ui.redact import redact_data
 
 
 class BuildUi:
@@ -29,6 +30,10 @@ class BuildUi:
 
     def message(self, message: str) -> None:
         self.ui.message(message, self.name)
+
+    def output(self, line: str) -> None:
+        """A line a command or the guest printed: data, redacted as such (no name kept)."""
+        self.ui.message(redact_data(line), self.name)
 
     def error(self, message: str) -> None:
         self.ui.error(message, self.name)

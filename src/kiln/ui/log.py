@@ -2,17 +2,37 @@
 
 Everything kiln does is logged to the `kiln` logger at DEBUG level (commands with their
 argv, QEMU's stderr, HTTP requests, SSH attempts); secrets are redacted on the way out.
+Python warnings (a library's `DeprecationWarning` on import, say) go to the same log and
+nowhere else: they are for whoever debugs kiln, not for the person building an image.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import sys
 from collections.abc import Mapping
 
 from kiln.ui.redact import Redactor
 
 LOG = logging.getLogger("kiln")
+# Where `logging.captureWarnings` sends warnings.
+WARNINGS_LOG = logging.getLogger("py.warnings")
+
+
+def capture_warnings() -> None:
+    """Route every Python warning to the debug log (silent unless it is on)."""
+    logging.captureWarnings(True)
+    _quiet(WARNINGS_LOG)
+
+
+def _quiet(logger: logging.Logger) -> None:
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False  # never logging's last-resort handler on stderr
 
 
 class _RedactingFormatter(logging.Formatter):
@@ -24,12 +44,24 @@ class _RedactingFormatter(logging.Formatter):
         return self.redactor(super().format(record))
 
 
+def _private_file_handler(path: str) -> logging.FileHandler:
+    """A handler appending to `path`, a file only its owner may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)  # a log file from before: it will hold this run's log too
+    finally:
+        os.close(fd)
+    return logging.FileHandler(path, encoding="utf-8")
+
+
 def _truthy(value: str | None) -> bool:
     return bool(value) and value not in ("0", "false", "False")
 
 
 def setup_logging(env: Mapping[str, str], redactor: Redactor, *, force_debug: bool = False) -> None:
     """Attach the debug-log handler the environment asks for (none by default)."""
+    _quiet(WARNINGS_LOG)
     for old in list(LOG.handlers):
         LOG.removeHandler(old)
         old.close()
@@ -40,10 +72,9 @@ def setup_logging(env: Mapping[str, str], redactor: Redactor, *, force_debug: bo
         LOG.addHandler(logging.NullHandler())
         return
     handler: logging.Handler
-    handler = (
-        logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
-    )
+    handler = _private_file_handler(path) if path else logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter(redactor))
     LOG.addHandler(handler)
+    WARNINGS_LOG.addHandler(handler)
     LOG.setLevel(logging.DEBUG)
     LOG.propagate = False

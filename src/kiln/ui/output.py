@@ -99,7 +99,8 @@ class Ui:
         """An event line; written only in machine-readable mode."""
         if not self.machine_readable:
             return
-        fields = [str(int(time.time())), target, kind, *(_escape(self.redact(d)) for d in data)]
+        fields = [str(int(time.time())), self.redact(target), kind,
+                  *(_escape(self.redact(d)) for d in data)]  # fmt: skip
         self._write(",".join(fields))
 
     # --- human -----------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Ui:
         stamp: bool = True,
     ) -> None:
         message = self.redact(message)
+        target = self.redact(target)
         text = prefix_lines(arrow, target, message) if target else message
         if self.machine_readable:
             self.machine("", "ui", kind, text)

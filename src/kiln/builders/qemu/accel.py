@@ -21,6 +21,7 @@ from pathlib import Path
 
 from kiln import proc
 from kiln.ui.log import LOG
+from kiln.ui.redact import quote_argv
 
 # SeaBIOS reaches the end of its boot attempts in ~0.1 s under TCG and well under a
 # second under a working KVM; on the broken KVM hosts seen here it takes 3 s and Linux
@@ -96,7 +97,7 @@ async def probe_kvm(qemu_binary: str, timeout: float = PROBE_TIMEOUT) -> tuple[b
     argv = [qemu_binary, "-machine", "pc,accel=kvm", "-display", "none", "-nodefaults",
             "-no-user-config", "-m", "16", "-debugcon", "stdio",
             "-global", "isa-debugcon.iobase=0x402"]  # fmt: skip
-    LOG.debug("KVM probe: %s", " ".join(argv))
+    LOG.debug("KVM probe: %s", quote_argv(argv))
     seen = bytearray()
     finished = asyncio.Event()
 

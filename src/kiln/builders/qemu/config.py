@@ -376,9 +376,13 @@ class QemuConfig:
         section="display",
         since="plugin v1.1.2",
         default_doc="random 8 characters",
-        help="The VNC password with `vnc_use_password` (at most 8 characters). Printed with "
-        "the VNC address so you can watch the console, as Packer does.",
+        secret=True,
+        help="The VNC password with `vnc_use_password` (at most 8 characters). When it is "
+        "not set, kiln generates one and prints it with the VNC address so you can watch the "
+        "console, as Packer does; one you set is not printed.",
     )
+    # Not an option: Prepare generated vnc_password (so it is shown, not kept secret).
+    vnc_password_generated: bool = False
     disable_vnc: bool = option(
         False,
         section="display",
@@ -477,7 +481,7 @@ class QemuConfig:
         section="floppy",
         factory=list,
         help="Files (globs and directories allowed; flattened) put in the root of a 1.44 MB "
-        "floppy attached as the first floppy drive.",
+        "floppy attached as the first floppy drive. A glob that matches nothing is an error.",
     )
     floppy_dirs: list[str] = option(
         section="floppy",
@@ -497,7 +501,8 @@ class QemuConfig:
         section="cd",
         factory=list,
         since="1.6.6",
-        help="Files (globs allowed) put on an extra CD-ROM image attached to the VM.",
+        help="Files (globs allowed; one that matches nothing is an error) put on an extra "
+        "CD-ROM image attached to the VM.",
     )
     cd_content: dict[str, str] = option(
         section="cd",

@@ -41,6 +41,14 @@ T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
 DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# UEFI firmware packages per guest architecture (from `qemu-system-<arch>`): Debian, Fedora.
+_EFI_PACKAGES = {
+    "x86_64": "install OVMF (apt-get install ovmf)",
+    "i386": "install OVMF for 32-bit x86 (apt-get install ovmf-ia32)",
+    "aarch64": "install the UEFI firmware for aarch64 (apt-get install qemu-efi-aarch64; "
+    "Fedora: edk2-aarch64)",
+    "arm": "install the UEFI firmware for arm (apt-get install qemu-efi-arm; Fedora: edk2-arm)",
+}
 # Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
 _VNC_ALPHABET = string.ascii_letters + string.digits
 
@@ -481,7 +489,7 @@ class _Checks:
                 value = getattr(c, key)
                 if not _probe(self._path(value), Path.is_file):
                     self.err(
-                        f"{key} {value!r} does not exist: install OVMF (apt-get install ovmf) "
+                        f"{key} {value!r} does not exist: {efi_install_hint(c.qemu_binary)} "
                         f"or point {key} at your firmware"
                     )
         if c.firmware and not _probe(self._path(c.firmware), Path.is_file):
@@ -525,6 +533,7 @@ class _Checks:
                 import secrets
 
                 c.vnc_password = "".join(secrets.choice(_VNC_ALPHABET) for _ in range(8))
+                c.vnc_password_generated = True
 
     def choice(self, section: object, name: str) -> None:
         """One option with a fixed set of values, checked where Packer checks it."""
@@ -558,6 +567,15 @@ def _expand_user(name: str) -> Path:
         return Path(name).expanduser()
     except RuntimeError:
         return Path(name)
+
+
+def efi_install_hint(qemu_binary: str) -> str:
+    """What to install for the UEFI firmware of the architecture `qemu_binary` emulates."""
+    name = Path(qemu_binary).name
+    arch = name.removeprefix("qemu-system-") if name.startswith("qemu-system-") else ""
+    if arch in _EFI_PACKAGES:
+        return _EFI_PACKAGES[arch]
+    return "install UEFI firmware for " + (arch or "your QEMU's architecture")
 
 
 def _probe(path: Path, test: Callable[[Path], bool]) -> bool:

@@ -32,6 +32,7 @@ from qemu.qmp import QMPClient
 from kiln import proc
 from kiln.errors import KilnError
 from kiln.ui.log import LOG
+from kiln.ui.redact import redact_data
 
 
 class QemuError(KilnError):
@@ -51,7 +52,8 @@ class _OutputLog:
         self.file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
 
     def sink(self, label: str) -> Callable[[str], None]:
-        def write(text: str) -> None:
+        def write(line: str) -> None:
+            text = redact_data(line)  # QEMU may echo its command line, secrets and all
             LOG.debug("Qemu %s: %s", label, text)
             if self.file is not None:
                 self.file.write(f"{label}: {text}\n")
@@ -94,7 +96,7 @@ class QemuProcess:
         """Why QEMU is gone, if it is (for waits that should stop early)."""
         if self.returncode is None:
             return None
-        stderr = "\n".join(self.stderr_lines[-5:]).strip()
+        stderr = redact_data("\n".join(self.stderr_lines[-5:]).strip())
         return f"QEMU exited with status {self.returncode}" + (f": {stderr}" if stderr else "")
 
     async def wait(self, timeout: float | None = None) -> int:

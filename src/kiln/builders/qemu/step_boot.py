@@ -140,7 +140,7 @@ async def _type_boot_command(state: QemuState, steps: list[tuple[str, str]]) -> 
     rendered = render_boot_steps(state, steps)
     state.rendered_boot_command = [text for text, _ in rendered]
     (state.work_dir / "boot-command.txt").write_text(
-        state.ui.ui.redact("\n".join(state.rendered_boot_command)) + "\n"
+        state.ui.ui.redact.data("\n".join(state.rendered_boot_command)) + "\n"
     )
     keyboard = await _open_keyboard(state, choice)
     try:

@@ -27,8 +27,10 @@ async def step_http(state: QemuState) -> AsyncIterator[None]:
     access_log = state.work_dir / "http-access.log"
 
     def log_request(entry: HttpRequestLog) -> None:
-        line = f"{entry.client} {entry.method} {entry.path} {entry.status} {entry.size}"
-        state.ui.message(f"HTTP {entry.method} {entry.path} -> {entry.status}")
+        path = state.ui.ui.redact.data(entry.path)  # a boot command may put a secret in a URL
+        method = state.ui.ui.redact.data(entry.method)
+        line = f"{entry.client} {method} {path} {entry.status} {entry.size}"
+        state.ui.message(f"HTTP {method} {path} -> {entry.status}")
         with access_log.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kiln.builders.qemu.accel import choose_accelerator
 from kiln.builders.qemu.cmdline import RuntimeFacts, build_argv, qemuargs_template_data
+from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.process import QemuError, QemuProcess
 from kiln.builders.qemu.state import QemuState
 from kiln.builders.qemu.step_efivars import efivars_path
@@ -108,7 +109,8 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
     def make_argv(fd: int) -> list[str]:
         argv, more = qemu_argv(state, control_fd=fd)
         notes.extend(more)
-        state.driver.write_work_file(state.work_dir / "qemu-argv.txt", " ".join(argv) + "\n")
+        argv_text = state.ui.ui.redact.argv(argv)  # each argument redacted, then quoted
+        state.driver.write_work_file(state.work_dir / "qemu-argv.txt", argv_text + "\n")
         return argv
 
     stderr_log = state.work_dir / "qemu-stderr.log"
@@ -136,26 +138,31 @@ async def step_qemu(state: QemuState) -> AsyncIterator[None]:
             state.qemu = None
 
 
+def vnc_note(c: QemuConfig, port: int) -> str:
+    """How to watch a headless VM (Packer's words). Packer 1.6.6 shows the VNC password it
+    generated; kiln shows the one it generated, never a `vnc_password` the user set."""
+    if not c.vnc_use_password:
+        how = "without a password"
+    elif c.vnc_password_generated:
+        how = f"with the password: {c.vnc_password}"
+    else:
+        how = "with the password you set in vnc_password"
+    return (
+        "The VM will be run headless, without a GUI. If you want to\n"
+        f"view the screen of the VM, connect via VNC {how} to\n"
+        f"vnc://{c.vnc_bind_address}:{port}  (e.g. vncviewer -Shared {c.vnc_bind_address}::"
+        f"{port})"
+    )
+
+
 async def _after_start(state: QemuState, qemu: QemuProcess) -> None:
     c = state.plan.config
     if c.vnc_use_password:
         await qemu.command("set_password", protocol="vnc", password=c.vnc_password)
     if c.qmp_enable:
         state.ui.say(f"QMP socket at: {c.qmp_socket_path}")
-    if state.vnc_port is not None:
-        address = f"{c.vnc_bind_address}:{state.vnc_port.port}"
-        if c.headless or not display_available(state.options.env):
-            how = (
-                f"with the password: {c.vnc_password}"
-                if c.vnc_use_password
-                else "without a password"
-            )
-            state.ui.message(
-                "The VM will be run headless, without a GUI. If you want to\n"
-                f"view the screen of the VM, connect via VNC {how} to\n"
-                f"vnc://{address}  (e.g. vncviewer -Shared {c.vnc_bind_address}::"
-                f"{state.vnc_port.port})"
-            )
+    if state.vnc_port is not None and (c.headless or not display_available(state.options.env)):
+        state.ui.message(vnc_note(c, state.vnc_port.port))
     await asyncio.sleep(0)
     if qemu.returncode is not None:
         raise QemuError(qemu.failure_message("Qemu failed to start"))

@@ -42,8 +42,8 @@ async def step_shutdown(state: QemuState) -> AsyncIterator[None]:
         try:
             await state.comm.run(
                 c.shutdown_command,
-                stdout=state.ui.message,
-                stderr=state.ui.message,
+                stdout=state.ui.output,
+                stderr=state.ui.output,
             )
         except (CommandDisconnected, SshConnectionError):
             pass  # the guest went down under (or before) the command: what it is for
