@@ -25,8 +25,8 @@ from kiln.cli.args import (
 )
 from kiln.errors import KilnError
 from kiln.suggest import did_you_mean
-from kiln.ui.output import Ui, colors_wanted
 from kiln.ui.log import capture_warnings
+from kiln.ui.output import Ui, colors_wanted
 from kiln.ui.redact import active
 
 USAGE = """Usage: kiln [--version] [--help] <command> [<args>]
