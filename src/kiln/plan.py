@@ -312,9 +312,9 @@ def _check_min_version(tpl: TemplateFile, warn: Callable[[str], None]) -> None:
         )
 
 
-def _only_hint(selected: Sequence[Any]) -> str:
+def _only_hint(selected: Sequence[tuple[BuilderDef, str]]) -> str:
     """For a template that mixes qemu with other builders: how to build just the qemu ones."""
-    names = [b.name for b in selected if b.type in SUPPORTED_BUILDERS]
+    names = [name for bdef, name in selected if bdef.type in SUPPORTED_BUILDERS]
     if not names:
         return ""
     return f"\n  To build only this template's qemu builds, run kiln with -only={','.join(names)}"

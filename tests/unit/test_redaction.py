@@ -156,7 +156,9 @@ def test_hostile_secrets_in_a_dry_run(
     assert_no_secret(output)
     line = qemu_line(output)
     if mode == "machine-readable":
-        command = line.split(",box,ui,message,", 1)[1].replace("%!(PACKER_COMMA)", ",")
+        # Packer's ui events: no target, the human line (with its "    box: " prefix) as text
+        text = line.split(",,ui,message,", 1)[1].replace("%!(PACKER_COMMA)", ",")
+        command = text.split("    box: ", 1)[1]
     else:
         command = line.split("    box: ", 1)[1]
     argv = shlex.split(command)
