@@ -16,7 +16,6 @@ bad token stops `packer build` before any VM starts; `kiln build` does the same 
 from __future__ import annotations
 
 import json
-import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,6 +54,8 @@ def provider_from_builder_name(name: str) -> str:
 
 def provider_from_box(box: Path) -> str:
     """The `provider` of the box's metadata.json (gzipped or plain tar)."""
+    import tarfile  # for a build only: `kiln validate` loads this module
+
     try:
         with tarfile.open(box, "r:*") as tar:
             for member in tar:

@@ -25,7 +25,6 @@ without its box, nor junk of kiln's own making.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -161,6 +160,8 @@ class VagrantCloudClient:
         LOG.debug("Vagrant Cloud upload (%s): %s → %s", "direct" if direct else "API", path, url)
 
         async def body() -> AsyncIterator[bytes]:
+            import asyncio  # for a build only: `kiln validate` loads this module
+
             with path.open("rb") as f:
                 while chunk := await asyncio.to_thread(f.read, UPLOAD_CHUNK):
                     yield chunk
@@ -188,6 +189,8 @@ class Publisher:
         self.provider_name = ""  # set once the provider exists (Packer's s.name)
 
     async def run(self, retry_delay: float | None = None) -> None:
+        import asyncio  # for a build only: `kiln validate` loads this module
+
         import httpx
 
         delay = UPLOAD_RETRY_DELAY if retry_delay is None else retry_delay
@@ -273,6 +276,8 @@ class Publisher:
         return str(upload["upload_path"]), str(upload.get("callback") or "")
 
     async def upload(self, url: str, retry_delay: float) -> None:
+        import asyncio  # for a build only: `kiln validate` loads this module
+
         import httpx
 
         self.ui.say(f"Uploading box: {self.job.box_path}")
