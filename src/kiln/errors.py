@@ -28,6 +28,17 @@ def format_errors(
     return head + "\n" + "\n".join(f"\t* {e}" for e in errors)
 
 
+def describe_os_error(err: OSError) -> str:
+    """An `OSError` in words for the user: the cause, then the file(s) it concerns.
+
+    'No space left on device (writing /out/disk.qcow2)' rather than Python's
+    "[Errno 28] No space left on device: '/out/disk.qcow2'".
+    """
+    cause = err.strerror or str(err) or type(err).__name__
+    names = [str(n) for n in (err.filename, err.filename2) if n is not None]
+    return f"{cause} ({' → '.join(names)})" if names else cause
+
+
 class KilnError(Exception):
     """An expected failure; `str(err)` is the message shown to the user."""
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiln import proc
-from kiln.errors import KilnError
+from kiln.engine.output_dir import OutputDir
+from kiln.errors import KilnError, describe_os_error
 from kiln.net.interfaces import interface_address
 from kiln.net.ports import ReservedPort, reserve_port
 
@@ -62,28 +63,43 @@ class HostDriver:
         else:
             path.write_text(data)
 
-    def prepare_output_dir(self, path: Path, *, force: bool, say: Say) -> bool:
-        """Make the output directory (replacing it with -force); whether it existed (empty)."""
-        if path.exists():
+    def prepare_output_dir(self, path: Path, *, force: bool, say: Say) -> OutputDir | None:
+        """Make the output directory (replacing it with -force); what was made, for a
+        failure to remove (kiln.engine.output_dir). The plan has already refused a -force
+        that would delete the working directory, a symbolic link or the like."""
+        if force and path.is_symlink():
+            raise KilnError(f"output_directory '{path}' is a symbolic link: -force refuses it")
+        if path.exists() or path.is_symlink():
             if force:
                 say("Deleting previous output directory...")
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
+                try:
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                except OSError as err:
+                    raise KilnError(
+                        f"Could not delete the previous output directory '{path}': "
+                        f"{describe_os_error(err)}"
+                    ) from None
             elif not path.is_dir() or any(path.iterdir()):
                 raise KilnError(
                     f"Output directory '{path}' already exists. It must not exist (or be empty): "
                     "remove it or run with -force."
                 )
-        existed = path.exists()
-        path.mkdir(parents=True, exist_ok=True, mode=0o755)
-        return existed
+        try:
+            made = OutputDir.make(path)
+            probe = path / "_packer_perm_check"  # Packer's name for the same check
+            probe.touch()
+            probe.unlink()
+        except OSError as err:
+            raise KilnError(
+                f"Couldn't write to output directory '{path}': {describe_os_error(err)}"
+            ) from None
+        return made
 
-    def remove_output_dir(self, path: Path, *, existed: bool) -> None:
-        shutil.rmtree(path, ignore_errors=True)
-        if existed:
-            path.mkdir(exist_ok=True)  # it was an empty directory the user made
+    def remove_output_dir(self, made: OutputDir) -> None:
+        made.remove()
 
     def reserve_port(
         self,
@@ -133,10 +149,10 @@ class HostRecorder(HostDriver):
     def write_work_file(self, path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
         return None
 
-    def prepare_output_dir(self, path: Path, *, force: bool, say: Say) -> bool:
-        return False
+    def prepare_output_dir(self, path: Path, *, force: bool, say: Say) -> OutputDir | None:
+        return None
 
-    def remove_output_dir(self, path: Path, *, existed: bool) -> None:
+    def remove_output_dir(self, made: OutputDir) -> None:
         return None
 
     def reserve_port(

@@ -503,7 +503,10 @@ class _Checks:
 
     def output_directory(self) -> None:
         path = self._path(self.c.output_directory)
-        if self.ctx.force or not _probe(path, Path.exists):
+        if self.ctx.force:
+            self._force_hazard(path)
+            return
+        if not _probe(path, Path.exists):
             return
         if _probe(path, lambda p: p.is_dir() and not any(p.iterdir())):
             return  # Packer's QEMU page: "must not exist or be empty"
@@ -511,6 +514,39 @@ class _Checks:
             f"Output directory '{self.c.output_directory}' already exists. It must not exist "
             "(or be empty): remove it, choose another output_directory, or run with -force."
         )
+
+    def _force_hazard(self, path: Path) -> None:
+        """-force deletes the output directory: never a place the user keeps other things."""
+        from kiln.engine.output_dir import force_hazard
+
+        c = self.c
+        protected: dict[str, str | Path] = {
+            "the root directory": "/",
+            "your home directory": _expand_user("~"),
+            "the working directory": self.ctx.cwd,
+        }
+        if self.ctx.template_dir is not None:
+            protected["the template's directory"] = self.ctx.template_dir
+        inputs: list[tuple[str, str | Path]] = []
+        named = {"iso_url": [c.iso_url, *c.iso_urls], "http_directory": [c.http_directory],
+                 "floppy_files": c.floppy_files, "floppy_dirs": c.floppy_dirs,
+                 "cd_files": c.cd_files, "firmware": [c.firmware],
+                 "efi_firmware_code": [c.efi_firmware_code],
+                 "efi_firmware_vars": [c.efi_firmware_vars],
+                 "ssh_private_key_file": [self.comm.ssh_private_key_file]}  # fmt: skip
+        try:
+            for key, names in named.items():
+                for name in (n for n in names if n and "\0" not in n):
+                    local = parse_source(name).path if key == "iso_url" else Path(name)
+                    if local is not None:
+                        inputs.append((f"{key} '{name}'", self._path(str(local))))
+            problem = force_hazard(
+                path, shown=c.output_directory, protected=protected, inputs=inputs
+            )
+        except (OSError, ValueError):  # a path that cannot even be looked at (a NUL in it)
+            problem = None
+        if problem:
+            self.err(problem)
 
     def vnc(self) -> None:
         c = self.c

@@ -1,0 +1,125 @@
+"""The user's own situation, met by `kiln build` as a real process: no VM is booted.
+
+Issue 15: `-force` on the working directory (#1), a symlinked output directory (#2), a
+read-only or full output file system, hostile var files and templates (#10). Each must
+end with a message naming the file or key and the cause, exit code 1, no traceback, no
+"internal error", and nothing of the user's deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from build_harness import KilnRun, kiln_env, run_kiln, write_template
+
+FAKE_ISO = "installer.iso"
+
+
+def _builder(**overrides: Any) -> dict[str, Any]:
+    """A qemu builder that fails, if it runs at all, before QEMU reads the (fake) ISO."""
+    builder: dict[str, Any] = {
+        "type": "qemu",
+        "iso_url": FAKE_ISO,
+        "iso_checksum": "none",
+        "output_directory": "out",
+        "vm_name": "disk.qcow2",
+        "disk_size": "64M",
+        "accelerator": "tcg",
+        "headless": True,
+        "boot_command": ["x"],
+        "ssh_username": "root",
+        "ssh_password": "pw",
+    }
+    builder.update(overrides)
+    return builder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    work = tmp_path / "project"
+    (work / "http").mkdir(parents=True)
+    (work / "http" / "ks.cfg").write_text("answers\n")
+    (work / FAKE_ISO).write_bytes(b"\0" * 4096)
+    return work
+
+
+def _kiln(project: Path, *args: str) -> KilnRun:
+    env = kiln_env(project.parent, project.parent / "cache")
+    return run_kiln(list(args), cwd=project, env=env, timeout=300)
+
+
+def _assert_user_error(run: KilnRun, *needles: str) -> None:
+    assert run.returncode == 1, run.output
+    for needle in needles:
+        assert needle in run.output, run.output
+    assert "internal error" not in run.output
+    assert "Traceback" not in run.output
+
+
+@contextlib.contextmanager
+def _busy_port() -> Iterator[int]:
+    """A port something else listens on: the HTTP step fails there, after the disk step."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, *options: str) -> Iterator[Path]:
+    """A small file system of its own (needs root, as the CI runner is)."""
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs",
+                              str(where)], capture_output=True, text=True, check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+# --- #1 and #2: the output directory -------------------------------------------------
+
+
+def test_force_never_deletes_the_working_directory(project: Path) -> None:
+    write_template(project / "t.json", [_builder(output_directory=".", http_directory="http")])
+    before = sorted(p.name for p in project.iterdir())
+    run = _kiln(project, "build", "-force", "t.json")
+    _assert_user_error(run, "output_directory '.' is ", "which is the working directory",
+                       "-force would delete it")  # fmt: skip
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert (project / "http" / "ks.cfg").read_text() == "answers\n"
+
+
+def test_failed_build_empties_a_symlinked_output_directory(project: Path) -> None:
+    """#2: the link's target gets the disk image; a failure removes it, not the link."""
+    target = project.parent / "big-disk" / "images"
+    target.mkdir(parents=True)
+    (project / "out").symlink_to(target)
+    with _busy_port() as port:
+        builder = _builder(http_directory="http", http_port_min=port, http_port_max=port)
+        write_template(project / "t.json", [builder])
+        run = _kiln(project, "build", "t.json")
+    _assert_user_error(run, "Creating hard drive", f"no free port for the HTTP server between "
+                       f"{port} and {port}", "Deleting output directory")  # fmt: skip
+    assert (project / "out").is_symlink()
+    assert list(target.iterdir()) == [], "the disk image of the failed build was left behind"
+
+
+def test_failed_build_leaves_an_existing_empty_directory_empty(project: Path) -> None:
+    (project / "out").mkdir()
+    with _busy_port() as port:
+        builder = _builder(http_directory="http", http_port_min=port, http_port_max=port)
+        write_template(project / "t.json", [builder])
+        run = _kiln(project, "build", "t.json")
+    _assert_user_error(run, "Deleting output directory")
+    assert (project / "out").is_dir()
+    assert list((project / "out").iterdir()) == []
