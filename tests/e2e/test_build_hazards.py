@@ -9,6 +9,8 @@ end with a message naming the file or key and the cause, exit code 1, no traceba
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -123,3 +125,76 @@ def test_failed_build_leaves_an_existing_empty_directory_empty(project: Path) ->
     _assert_user_error(run, "Deleting output directory")
     assert (project / "out").is_dir()
     assert list((project / "out").iterdir()) == []
+
+
+# --- #10: the user's own situation ----------------------------------------------------
+
+
+def test_read_only_output_file_system(project: Path) -> None:
+    with _tmpfs(project.parent / "ro", "ro", "size=1m") as ro:
+        write_template(project / "t.json", [_builder(output_directory=str(ro / "out"))])
+        run = _kiln(project, "build", "t.json")
+    _assert_user_error(run, f"'{ro / 'out'}'", "Read-only file system")
+
+
+def test_disk_full_while_copying_disk_image(project: Path) -> None:
+    source = project / "source.qcow2"
+    subprocess.run(["qemu-img", "create", "-f", "qcow2", str(source), "64M"], check=True,
+                   capture_output=True)  # fmt: skip
+    with source.open("ab") as f:  # make the file bigger than the file system it is copied to
+        f.write(os.urandom(3 * 1024 * 1024))
+    with _tmpfs(project.parent / "small", "size=1m") as small:
+        builder = _builder(iso_url="source.qcow2", disk_image=True, format="qcow2",
+                           output_directory=str(small / "out"), skip_resize_disk=True)  # fmt: skip
+        write_template(project / "t.json", [builder])
+        run = _kiln(project, "build", "t.json")
+        assert not (small / "out").exists()
+    _assert_user_error(run, "No space left on device", str(small / "out" / "disk.qcow2"))
+
+
+def test_nul_in_vm_name_is_a_validation_error(project: Path) -> None:
+    write_template(project / "t.json", [_builder(vm_name="disk\u0000.qcow2")])
+    for verb in ("validate", "build"):
+        run = _kiln(project, verb, "t.json")
+        _assert_user_error(run, "vm_name", "NUL")
+    assert not (project / "out").exists()
+
+
+def _var_template(project: Path) -> Path:
+    template = {"variables": {"name": "disk"},
+                "builders": [_builder(vm_name="{{user `name`}}")]}  # fmt: skip
+    path = project / "t.json"
+    path.write_text(json.dumps(template))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        ('{"name": ' + "[" * 10_000 + "]" * 10_000 + "}", ["nested too deeply"]),
+        ('{"name": ' + "9" * 5000 + "}", ["5000 digits"]),
+        ('{"a": 1, "b": ' + '{"x":' * 10_000 + "1" + "}" * 10_000 + "}", ["nested too deeply"]),
+    ],
+    ids=["deep-list", "5000-digits", "deep-object"],
+)
+def test_hostile_var_files(project: Path, content: str, needles: list[str]) -> None:
+    _var_template(project)
+    (project / "vars.json").write_text(content)
+    run = _kiln(project, "validate", "-var-file=vars.json", "t.json")
+    _assert_user_error(run, "-var-file vars.json", *needles)
+
+
+def test_var_file_that_never_ends(project: Path) -> None:
+    _var_template(project)
+    run = _kiln(project, "validate", "-var-file=/dev/zero", "t.json")
+    _assert_user_error(run, "-var-file /dev/zero", "larger than")
+
+
+def test_billion_laughs_through_user_variables(project: Path) -> None:
+    variables = {"a0": "x" * 10}
+    for i in range(1, 11):
+        variables[f"a{i}"] = "".join(f"{{{{user `a{i - 1}`}}}}" for _ in range(10))
+    template = {"variables": variables, "builders": [_builder(vm_name="{{user `a10`}}")]}
+    (project / "t.json").write_text(json.dumps(template))
+    run = _kiln(project, "validate", "t.json")
+    _assert_user_error(run, "variables.a", "longer than")

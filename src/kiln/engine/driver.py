@@ -42,7 +42,10 @@ class HostDriver:
         self.warn = warn
 
     async def copy_file(self, src: str, dst: str) -> None:
-        await asyncio.to_thread(shutil.copyfile, src, dst)
+        try:
+            await asyncio.to_thread(shutil.copyfile, src, dst)
+        except OSError as err:
+            raise KilnError(f"Copying {src} to {dst} failed: {describe_os_error(err)}") from None
 
     async def copy_sparse(self, src: str, dst: str) -> None:
         """Copy a disk image keeping its holes (and sharing its blocks where the file

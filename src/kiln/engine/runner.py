@@ -24,7 +24,7 @@ from kiln.engine.plan import BuildPlan
 from kiln.engine.result import BuildResult
 from kiln.engine.state import BuildState, make_work_dir
 from kiln.engine.timings import report, timed
-from kiln.errors import BuildCancelled, KilnError
+from kiln.errors import BuildCancelled, KilnError, describe_os_error
 from kiln.ui.build import BuildUi
 from kiln.ui.output import Ui
 
@@ -47,6 +47,8 @@ async def run_build(plan: BuildPlan[Any], ui: Ui, options: RunOptions) -> BuildR
         error = str(BuildCancelled())
     except KilnError as err:
         error = str(err)
+    except OSError as err:  # raised while cleaning up: the steps' exits
+        error = str(StepOSError("cleanup", err))
     finally:
         if error is not None:
             failure_dir = keep_forensics(state, builder.forensic_files)
@@ -69,7 +71,10 @@ async def _run_steps(state: BuildState[Any], builder: Builder[Any]) -> None:
             while True:
                 began = time.monotonic()
                 try:
-                    await stack.enter_async_context(timed(state, name, step, began))
+                    try:
+                        await stack.enter_async_context(timed(state, name, step, began))
+                    except OSError as err:  # the host's situation: a full disk, a read-only FS
+                        raise StepOSError(name, err) from err
                     await _debug_pause(state, name)
                     break
                 except KilnError as err:
@@ -82,6 +87,13 @@ async def _run_steps(state: BuildState[Any], builder: Builder[Any]) -> None:
                 except BaseException:
                     state.failed = True
                     raise
+
+
+class StepOSError(KilnError):
+    """An operating-system error no step turned into a message of its own."""
+
+    def __init__(self, step: str, err: OSError) -> None:
+        super().__init__(f"Error in step {step!r}: {describe_os_error(err)}")
 
 
 async def _debug_pause(state: BuildState[Any], step: str) -> None:

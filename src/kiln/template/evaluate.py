@@ -20,6 +20,7 @@ from kiln.golang.fmt import format_value, go_type, is_list, sorted_keys
 from kiln.golang.strconv import quote
 from kiln.suggest import GO_CUTOFF, did_you_mean
 from kiln.template.gobuiltins import BUILTINS, truth
+from kiln.template.limits import MAX_RENDERED, too_long
 from kiln.template.nodes import (
     ActionNode,
     BoolNode,
@@ -143,6 +144,7 @@ class Evaluator:
         self.data = data
         self.funcs = funcs
         self.vars: list[tuple[str, object]] = [("$", data)]
+        self.size = 0  # characters of output so far
 
     # -------------------------------------------------------------- errors
 
@@ -173,14 +175,22 @@ class Evaluator:
         self.walk(self.data, root, out)
         return "".join(out)
 
+    def emit(self, out: list[str], text: str, node: Node) -> None:
+        """Add `text` to the output, which may not grow past `MAX_RENDERED` characters."""
+        self.size += len(text)
+        if self.size > MAX_RENDERED:
+            raise self.error(too_long(self.size), node)
+        out.append(text)
+
     def walk(self, dot: object, node: ListNode, out: list[str]) -> None:
         for item in node.items:
             if isinstance(item, TextNode):
-                out.append(item.text)
+                self.emit(out, item.text, item)
             elif isinstance(item, ActionNode):
                 value = self.eval_pipeline(dot, item.pipe)
                 if not item.pipe.decl:
-                    out.append("<no value>" if value is None else format_value(value))
+                    text = "<no value>" if value is None else format_value(value)
+                    self.emit(out, text, item)
             elif isinstance(item, IfNode):
                 self.walk_if(dot, item, out)
             elif isinstance(item, WithNode):

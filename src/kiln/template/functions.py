@@ -25,6 +25,7 @@ from kiln.golang.fmt import format_value
 from kiln.golang.strconv import quote
 from kiln.template.evaluate import go_did_you_mean
 from kiln.template.gotime import RFC3339, format_go, strftime, to_utc
+from kiln.template.limits import check_size
 
 Func = Callable[..., object]
 
@@ -81,7 +82,10 @@ def _go_split(s: str, sep: str) -> list[str]:
 
 
 def _go_replace(s: str, old: str, new: str, n: int) -> str:
-    """strings.Replace: n < 0 replaces all."""
+    """strings.Replace: n < 0 replaces all (refused when the result would be too long)."""
+    found = len(s) + 1 if old == "" else s.count(old)
+    count = found if n < 0 else min(n, found)
+    check_size(len(s) + count * (len(new) - len(old)))
     if n < 0 or n > len(s) + 1:
         return s.replace(old, new)
     return s.replace(old, new, n)
@@ -224,7 +228,7 @@ def packer_functions(ctx: FuncContext) -> dict[str, Func]:
         return _go_replace(s, old, new, n)
 
     def replace_all(old: str, new: str, s: str) -> str:
-        return s.replace(old, new)
+        return _go_replace(s, old, new, -1)
 
     def lower(s: str) -> str:
         return go_lower(s)

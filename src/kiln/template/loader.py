@@ -8,7 +8,6 @@ All problems are collected and raised together as one `MultiError`.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from kiln.jsonkind import json_kind
 from kiln.options.weak import to_str
 from kiln.suggest import did_you_mean
 from kiln.template.jsondup import duplicate_fields
+from kiln.template.jsonfile import JsonLimitError, loads, read_bounded, read_bounded_stream
 
 ROOT_KEYS = (
     "description",
@@ -39,9 +39,6 @@ PROVISIONER_COMMON_KEYS = (
     "max_retries",
     "timeout",
 )
-# Longer integer literals are refused (Go's JSON decoder reads numbers as float64, so
-# nothing that long is meaningful in a template).
-_MAX_INT_DIGITS = 400
 POST_PROCESSOR_COMMON_KEYS = ("type", "only", "except", "keep_input_artifact", "name")
 
 
@@ -109,7 +106,9 @@ def load_template(path: str | Path) -> TemplateFile:
     if p.name.endswith(".pkr.hcl") or p.suffix == ".hcl":
         raise KilnError(f"{p}: HCL2 templates are not supported by kiln yet; use a JSON template")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_bounded(p)
+    except JsonLimitError as err:
+        raise KilnError(f"Failed to parse template: {p} is {err}") from None
     except FileNotFoundError:
         raise KilnError(f"Failed to parse template: open {p}: no such file or directory") from None
     except IsADirectoryError:
@@ -125,7 +124,9 @@ def _read_stdin() -> str:
             "Failed to parse template: '-' reads the template from stdin, which is closed"
         )
     try:
-        return sys.stdin.buffer.read().decode("utf-8")
+        return read_bounded_stream(sys.stdin.buffer)
+    except JsonLimitError as err:
+        raise KilnError(f"Failed to parse template: stdin is {err}") from None
     except UnicodeDecodeError as err:
         raise KilnError(f"Failed to parse template: stdin is not UTF-8 text: {err}") from None
 
@@ -177,20 +178,6 @@ def parse_template(text: str, path: Path) -> TemplateFile:
 
 
 def _parse_json(text: str) -> object:
-    def reject_constant(name: str) -> object:
-        raise ValueError(f"invalid JSON value {name}")
-
-    def finite_float(literal: str) -> float:
-        value = float(literal)
-        if not math.isfinite(value):
-            raise ValueError(f"number {literal} is out of range for a 64-bit float")
-        return value
-
-    def bounded_int(literal: str) -> int:
-        if len(literal.lstrip("-")) > _MAX_INT_DIGITS:
-            raise ValueError(f"a number with {len(literal)} digits is out of range")
-        return int(literal)
-
     repeated = False
 
     def keep_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -200,20 +187,10 @@ def _parse_json(text: str) -> object:
         return obj
 
     try:
-        data = json.loads(
-            text,
-            object_pairs_hook=keep_pairs,
-            parse_constant=reject_constant,
-            parse_float=finite_float,
-            parse_int=bounded_int,
-        )
+        data = loads(text, object_pairs_hook=keep_pairs)
     except json.JSONDecodeError as err:
         raise KilnError(_json_error(text, err)) from None
-    except RecursionError:
-        raise KilnError(
-            "Failed to parse template: Error parsing JSON: the JSON is nested too deeply"
-        ) from None
-    except ValueError as err:
+    except ValueError as err:  # JsonLimitError, or a conversion Python refuses
         raise KilnError(f"Failed to parse template: Error parsing JSON: {err}") from None
     if repeated:  # Packer refuses them: the first value would be lost without a word
         raise KilnError("Failed to parse template: " + MultiError(duplicate_fields(text)).format())

@@ -20,6 +20,7 @@ from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.suggest import did_you_mean
 from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
+from kiln.template.jsonfile import loads, read_bounded
 from kiln.template.loader import TemplateFile
 
 # `{{ .Field }}` actions stay raw in variable values (Packer's renderFilter).
@@ -37,7 +38,7 @@ class VariableInputs:
 def parse_var_file(path: Path) -> dict[str, str]:
     """A `-var-file`: a JSON object of name → string (numbers and booleans are accepted)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(read_bounded(path))
     except FileNotFoundError:
         raise KilnError(f"-var-file {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -46,6 +47,8 @@ def parse_var_file(path: Path) -> dict[str, str]:
         raise KilnError(
             f"-var-file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
         ) from None
+    except ValueError as err:  # JsonLimitError: too large, too deep, too long a number
+        raise KilnError(f"-var-file {path}: {err}") from None
     if not isinstance(data, dict):
         raise KilnError(f"-var-file {path}: must contain a JSON object of variable → value")
     out: dict[str, str] = {}

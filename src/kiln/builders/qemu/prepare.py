@@ -90,6 +90,7 @@ class _Checks:
         self.c = c
         self.comm = comm
         self.ctx = ctx
+        self.errors = out.errors
         self.err = out.errors.append
         self.warn = out.warnings.append
         self.checked: set[str] = set()
@@ -110,6 +111,7 @@ class _Checks:
         self.vnc()
         self.boot_steps_conflict()
         self.choices_and_unsupported()
+        self.nul_characters()
 
     def _path(self, p: str) -> Path:
         path = _expand_user(p)
@@ -594,6 +596,21 @@ class _Checks:
                     self.warn(
                         f"{row.name} is accepted for compatibility but has no effect in kiln "
                         "(docs/options/qemu.md says why)"
+                    )
+
+    def nul_characters(self) -> None:
+        """A NUL character fits no file name, argument or QEMU option (kiln's check: Packer
+        fails when it uses the value, kiln would fail with "embedded null byte")."""
+        for section in (self.c, self.comm):
+            for row in option_specs(type(section)):
+                value = getattr(section, row.name)
+                items = value if isinstance(value, list) else [value]
+                flat = [x for item in items for x in (item if isinstance(item, list) else [item])]
+                reported = any(e.startswith(row.name) for e in self.errors)  # by a check above
+                if not reported and any(isinstance(x, str) and "\0" in x for x in flat):
+                    self.err(
+                        f"{row.name} contains a NUL character (\\0), which no file name, "
+                        "command-line argument or QEMU option can hold: remove it"
                     )
 
 
