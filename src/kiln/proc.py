@@ -90,38 +90,55 @@ class LinePump:
     """Reads a stream in chunks until EOF and hands each line (without its newline) on.
 
     A partial line waits for its newline (or the end of the stream), however long it is;
-    only past `MAX_LINE` bytes is it handed on in parts, to bound the memory it takes.
+    only past `MAX_LINE` bytes is it handed on in parts, to bound the memory it takes. Each
+    chunk is scanned once, so a long line costs linear time. A sink that raises is
+    reported in the debug log and dropped, and the stream is still read to its end: a
+    reader that stops would leave the program blocked on a full pipe.
     """
 
     def __init__(self, *sinks: LineSink | None, raw: Callable[[bytes], None] | None = None):
         self.sinks = [s for s in sinks if s is not None]
         self.raw = raw
-        self._partial = b""
+        self._parts: list[bytes] = []  # the line so far, in pieces
+        self._size = 0
 
     async def run(self, stream: asyncio.StreamReader) -> None:
         while chunk := await stream.read(CHUNK):
             if self.raw is not None:
-                self.raw(chunk)
+                try:
+                    self.raw(chunk)
+                except Exception:
+                    LOG.debug("output handler failed; dropping it", exc_info=True)
+                    self.raw = None
             self.feed(chunk)
         self.flush()
 
     def feed(self, chunk: bytes) -> None:
-        *lines, self._partial = (self._partial + chunk).split(b"\n")
-        for line in lines:
-            self._emit(line)
-        if len(self._partial) > MAX_LINE:
-            self._emit(self._partial)
-            self._partial = b""
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            self._parts.append(chunk[start:end])
+            self._emit(b"".join(self._parts))
+            self._parts, self._size = [], 0
+            start = end + 1
+        if start < len(chunk):
+            self._parts.append(chunk[start:])
+            self._size += len(chunk) - start
+            if self._size > MAX_LINE:
+                self.flush()
 
     def flush(self) -> None:
-        if self._partial:
-            self._emit(self._partial)
-            self._partial = b""
+        if self._parts:
+            self._emit(b"".join(self._parts))
+            self._parts, self._size = [], 0
 
     def _emit(self, line: bytes) -> None:
         text = line.decode("utf-8", "replace")
-        for sink in self.sinks:
-            sink(text)
+        for sink in list(self.sinks):
+            try:
+                sink(text)
+            except Exception:
+                LOG.debug("output handler %r failed; dropping it", sink, exc_info=True)
+                self.sinks.remove(sink)
 
 
 async def _exec(

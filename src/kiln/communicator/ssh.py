@@ -63,6 +63,7 @@ from kiln.communicator.ssh_errors import (
 )
 from kiln.communicator.ssh_settings import SshSettings
 from kiln.envname import bad_name_message, bad_names
+from kiln.proc import CHUNK, LinePump
 
 __all__ = [
     "CommandDisconnected",
@@ -107,9 +108,16 @@ def exit_code(proc: asyncssh.SSHClientProcess[Any]) -> int | None:
     return status if status is not None and status >= 0 else None
 
 
-async def _pump(reader: asyncssh.SSHReader[str], emit: Callable[[str], None]) -> None:
-    while line := await reader.readline():
-        emit(line.removesuffix("\n").removesuffix("\r"))
+async def _pump(reader: asyncssh.SSHReader[bytes], emit: Callable[[str], None]) -> None:
+    """Lines of any length (kiln.proc.LinePump), without their CR LF or LF."""
+
+    def line(text: str) -> None:
+        emit(text.removesuffix("\r"))
+
+    pump = LinePump(line)
+    while chunk := await reader.read(CHUNK):
+        pump.feed(chunk)
+    pump.flush()
 
 
 class SshCommunicator:
@@ -228,7 +236,7 @@ class SshCommunicator:
         and `SshCommandTimeoutError` is raised.
         """
         full = env_prefix(env) + command
-        options: dict[str, Any] = {"encoding": "utf-8", "errors": "replace"}
+        options: dict[str, Any] = {"encoding": None}  # bytes: LinePump decodes whole lines
         if self.settings.pty:
             options.update(term_type="xterm", term_size=(80, 40), term_modes=_PTY_MODES)
         try:
@@ -284,7 +292,7 @@ class SshCommunicator:
 
     @staticmethod
     async def _stream(
-        proc: asyncssh.SSHClientProcess[str],
+        proc: asyncssh.SSHClientProcess[bytes],
         stdout: Callable[[str], None],
         stderr: Callable[[str], None],
     ) -> None:
