@@ -11,6 +11,12 @@ serves and what it refuses (403). Protocol-level answers:
 * 414 / 431 / 505 -- request line or headers too long, too many headers, not HTTP/1.x.
 
 Files are streamed with ``sendfile`` in 1 MiB chunks, never read whole.
+
+The guest is the only client that matters: 10 s for a request head (and between two
+requests on a kept-alive connection), 60 s for a client to take each piece of a response,
+and caps on connections that close idle ones first (`HttpServer._make_room`), so that
+silent connections cannot starve the guest. What a
+client sent reaches the terminal and the logs escaped (`printable`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import errno
 import logging
 import os
 import stat
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -30,7 +38,14 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from kiln.errors import KilnError
-from kiln.net.http_sites import ContentSite, DirectorySite, Request, Response, error_response
+from kiln.net.http_sites import (
+    ContentSite,
+    DirectorySite,
+    Request,
+    Response,
+    error_response,
+    printable,
+)
 from kiln.net.ports import ReservedPort
 
 __all__ = ["HttpRequestLog", "HttpServer"]
@@ -39,7 +54,13 @@ logger = logging.getLogger(__name__)
 
 _MAX_LINE = 64 * 1024  # longest request line or header line accepted
 _MAX_HEADERS = 100
-_IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit between requests
+# The guest is the only legitimate client, and it asks for a few files: connections are
+# capped and idle ones closed quickly, so that other programs cannot starve it.
+_HEAD_TIMEOUT = 10.0  # seconds for a whole request head (also the idle time between two)
+_SEND_STALL = 60.0  # seconds a client may take to accept the next piece of a response
+_MAX_PER_CLIENT = 32  # past this many from one address, its connections idle for...
+_IDLE_GRACE = 1.0  # ...this many seconds are closed, oldest first
+_MAX_CONNECTIONS = 256  # in all: past it, the oldest idle one of the busiest address goes
 _LINGER_TIMEOUT = 2.0  # seconds to wait for a client to stop sending before closing
 _LINGER_BYTES = 1024 * 1024  # request bytes drained at most while closing
 _CHUNK = 1024 * 1024  # bytes per sendfile call
@@ -54,8 +75,10 @@ _CONTENT_CONFLICT = (
 class HttpRequestLog:
     """One answered request.
 
-    `path` is the request target as the client sent it (percent-encoding and query kept);
-    `size` counts the body bytes actually sent (0 for HEAD); `client` is ``ip:port``.
+    `method` and `path` are as the client sent them (percent-encoding and query kept),
+    with every character outside printable ASCII escaped as ``\\xNN`` (`printable`): they
+    reach the operator's terminal and the access log. `size` counts the body bytes
+    actually sent (0 for HEAD); `client` is ``ip:port``.
     """
 
     method: str
@@ -161,6 +184,11 @@ def _split_target(target: str) -> tuple[str, str]:
 # --- the server ---------------------------------------------------------------------------
 
 
+def _peer_address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+
 def _peer(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     if isinstance(peer, tuple) and len(peer) >= 2:
@@ -183,11 +211,13 @@ async def _send(
         lines.append(f"Connection: {connection}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
     if head_only:
-        await writer.drain()
+        async with asyncio.timeout(_SEND_STALL):
+            await writer.drain()
         return
     if response.file is None:
         writer.write(response.body)
-        await writer.drain()
+        async with asyncio.timeout(_SEND_STALL):
+            await writer.drain()
         response.sent = len(response.body)
         return
     loop = asyncio.get_running_loop()
@@ -195,9 +225,10 @@ async def _send(
         if writer.transport.is_closing():  # loop.sendfile would raise RuntimeError
             raise ConnectionResetError("the client closed the connection")
         count = min(_CHUNK, response.length - response.sent)
-        done = await loop.sendfile(
-            writer.transport, response.file, response.offset + response.sent, count
-        )
+        async with asyncio.timeout(_SEND_STALL):  # a client that stopped reading
+            done = await loop.sendfile(
+                writer.transport, response.file, response.offset + response.sent, count
+            )
         if done == 0:  # the file shrank while we sent it
             return
         response.sent += done
@@ -261,6 +292,8 @@ class HttpServer:
         self._server: asyncio.Server | None = None
         self._site: ContentSite | DirectorySite | None = None
         self._connections: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
+        self._addresses: dict[asyncio.Task[object], str] = {}  # client IP of each connection
+        self._idle: dict[asyncio.Task[object], float] = {}  # waiting for a request since
         self._closing = False
 
     @property
@@ -314,25 +347,71 @@ class HttpServer:
         if self._closing or task is None:
             writer.transport.abort()
             return
+        client = _peer(writer)
+        address = _peer_address(writer)
+        if not self._make_room(address):
+            logger.debug("HTTP server: too many busy connections; refusing %s", client)
+            writer.transport.abort()
+            return
         self._connections[task] = writer
+        self._addresses[task] = address
         try:
-            await self._serve_connection(reader, writer, _peer(writer))
+            await self._serve_connection(reader, writer, client)
         except OSError:
             pass  # the client went away (ConnectionError) or idled out (TimeoutError)
         except Exception:
             logger.exception("HTTP server: connection handler failed")
         finally:
             self._connections.pop(task, None)
+            self._addresses.pop(task, None)
+            self._idle.pop(task, None)
             await _close_gently(reader, writer)
+
+    def _make_room(self, address: str) -> bool:
+        """Keep within the caps by closing idle connections; False to refuse this one.
+
+        Idle means waiting for a request. From one address, past `_MAX_PER_CLIENT`, its
+        oldest connection idle for `_IDLE_GRACE` goes (a burst of fresh connections, as
+        parallel downloads open, is let through). In all, past `_MAX_CONNECTIONS`, the
+        oldest idle connection of the address holding the most goes, or, when it has none,
+        the new one is refused. So a flood of silent connections replaces itself, and
+        transfers in progress are never cut.
+        """
+        now = time.monotonic()
+        mine = [t for t, a in self._addresses.items() if a == address]
+        if len(mine) >= _MAX_PER_CLIENT:
+            stale = [t for t in mine if now - self._idle.get(t, now) >= _IDLE_GRACE]
+            if stale:
+                self._drop(min(stale, key=self._idle.__getitem__))
+        if len(self._addresses) < _MAX_CONNECTIONS:
+            return True
+        counts = Counter(self._addresses.values())
+        busiest = max(counts, key=counts.__getitem__)
+        idle = [t for t, a in self._addresses.items() if a == busiest and t in self._idle]
+        if not idle:
+            return False
+        self._drop(min(idle, key=self._idle.__getitem__))
+        return True
+
+    def _drop(self, task: asyncio.Task[object]) -> None:
+        logger.debug("HTTP server: too many connections; closing an idle one")
+        self._idle.pop(task, None)
+        self._addresses.pop(task, None)
+        self._connections[task].transport.abort()
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str
     ) -> None:
         while True:
+            task = asyncio.current_task()
+            assert task is not None
+            self._idle[task] = time.monotonic()
             try:
-                async with asyncio.timeout(_IDLE_TIMEOUT):
+                async with asyncio.timeout(_HEAD_TIMEOUT):
                     request = await _read_request(reader)
+                self._idle.pop(task, None)
             except _HttpError as err:
+                self._idle.pop(task, None)
                 await self._answer(
                     writer,
                     client,
@@ -393,7 +472,8 @@ class HttpServer:
         finally:
             if response.file is not None:
                 response.file.close()
-            entry = HttpRequestLog(method, target, int(response.status), response.sent, client)
+            entry = HttpRequestLog(printable(method), printable(target), int(response.status),
+                                   response.sent, client)  # fmt: skip
             self._record(entry)
         complete = method == "HEAD" or response.sent == response.content_length
         return keep_alive and complete

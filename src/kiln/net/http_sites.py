@@ -40,6 +40,7 @@ __all__ = [
     "Response",
     "byte_range",
     "error_response",
+    "printable",
     "suggestion",
 ]
 
@@ -131,12 +132,12 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     if not first_s:  # suffix range: the last N bytes
         if not last_s:
             return None
-        count = int(last_s)
+        count = _int64(last_s)
         if count == 0 or size == 0:
             raise RangeNotSatisfiableError
         return max(0, size - count), size - 1
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
+    first = _int64(first_s)
+    last = _int64(last_s) if last_s else size - 1
     if last_s and last < first:
         return None
     if first >= size:
@@ -148,19 +149,57 @@ def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
+_INT64_MAX = (1 << 63) - 1
+
+
+def _int64(digits: str) -> int:
+    """A decimal that fits Go's int64; beyond it, the range cannot be satisfied (Go's
+    `parseRange` fails on `strconv.ParseInt` and answers 416), without converting a
+    5000-digit string."""
+    significant = digits.lstrip("0")
+    if len(significant) > 19 or (significant and int(significant) > _INT64_MAX):
+        raise RangeNotSatisfiableError
+    return int(significant or "0")
+
+
+_SUGGEST_DISTANCE = 3  # Packer's didyoumean: a candidate closer than this
+_SUGGEST_MAX_LENGTH = 256  # longer paths get no suggestion (the work grows with length²)
+
+
+def _close(a: str, b: str) -> bool:
+    """Whether the edit distance of `a` and `b` is below `_SUGGEST_DISTANCE`.
+
+    Strings whose lengths differ by that much are never close; otherwise only the band of
+    the table within that distance of the diagonal is computed, and the work stops as
+    soon as no cell of a row is within it.
+    """
+    limit = _SUGGEST_DISTANCE
+    if abs(len(a) - len(b)) >= limit:
+        return False
+    far = limit  # any distance >= limit counts as "too far"
+    previous = [min(j, far) for j in range(len(b) + 1)]
     for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        lo, hi = max(1, i - limit), min(len(b), i + limit)
+        current = [far] * (len(b) + 1)
+        current[0] = min(i, far)
+        for j in range(lo, hi + 1):
+            cost = previous[j - 1] + (ca != b[j - 1])
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, cost, far)
+        if min(current[max(0, lo - 1) : hi + 1]) >= limit:
+            return False
         previous = current
-    return previous[-1]
+    return previous[-1] < limit
 
 
 def suggestion(given: str, candidates: list[str]) -> str:
-    """The first candidate within edit distance 2 (Packer's ``didyoumean.NameSuggestion``)."""
-    return next((c for c in candidates if _levenshtein(given, c) < 3), "")
+    """The first candidate within edit distance 2 (Packer's ``didyoumean.NameSuggestion``).
+
+    Bounded, as it runs on the build's event loop for every 404: a path longer than
+    `_SUGGEST_MAX_LENGTH` gets none (Packer computes it whatever the length).
+    """
+    if len(given) > _SUGGEST_MAX_LENGTH:
+        return ""
+    return next((c for c in candidates if _close(given, c)), "")
 
 
 def _clean_path(path: str) -> str:
@@ -207,7 +246,7 @@ class DirectorySite:
         except OSError as err:
             if err.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink swapped in after realpath
                 return error_response(HTTPStatus.FORBIDDEN)
-            logger.warning("HTTP server: cannot serve %s: %s", raw_path, err)
+            logger.warning("HTTP server: cannot serve %s: %s", printable(raw_path), err)
             return error_response(HTTPStatus.INTERNAL_SERVER_ERROR)
 
     def _respond(self, request: Request, raw_path: str, query: str) -> Response:
@@ -233,7 +272,7 @@ class DirectorySite:
         if not stat.S_ISDIR(info.st_mode):
             raise _RefusedError
         if not wants_directory:
-            location = raw_path + "/" + (f"?{query}" if query else "")
+            location = _directory_redirect(raw_path, query)
             body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'
             return Response(
                 HTTPStatus.MOVED_PERMANENTLY,
@@ -255,6 +294,36 @@ class DirectorySite:
         if real != self._root and not real.startswith(self._prefix):
             raise _RefusedError
         return real
+
+
+def _directory_redirect(raw_path: str, query: str) -> str:
+    """Where `/dir` is sent: `dir/`, relative, as Go's FileServer does
+    (`localRedirect(w, r, path.Base(url)+"/")`). Never the path itself, which for
+    ``//evil.example`` would be a protocol-relative URL naming another host; a name with a
+    colon gets ``./`` so that it cannot read as a scheme."""
+    base = raw_path.rstrip("/").rpartition("/")[2]
+    if ":" in base:
+        base = "./" + base
+    return base + "/" + (f"?{query}" if query else "")
+
+
+def printable(text: str) -> str:
+    """`text` from the network made safe for a terminal or a log: every character outside
+    printable ASCII (escape sequences, C1 controls, raw bytes) as ``\\xNN``, and ``\\``
+    as ``\\\\``, so that what the operator reads is what the client sent."""
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 def _open(path: str) -> tuple[int, os.stat_result]:
