@@ -94,6 +94,7 @@ def basic_build(
         )  # fmt: skip
         env = kiln_env(work, kiln_session_cache)
         env["VAGRANT_CLOUD_TOKEN"] = CLOUD_TOKEN
+        env["PACKER_LOG_PATH"] = str(work / "kiln-debug.log")
         run = run_kiln(["build", "template.json"], cwd=work, env=env)
     assert run.returncode == 0, run.output
     box = work / "box" / "qemu_libvirt.box"

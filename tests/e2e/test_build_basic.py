@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,15 @@ def test_basic_build_output_is_packer_shaped(basic_build) -> None:
         assert line in out, f"missing {line!r} in:\n{out}"
     assert "HTTP GET /ks.cfg -> 200" in out
     assert "kiln-e2e-pw" not in out, "the SSH password leaked into the output"
+
+
+def test_the_guest_reaches_the_http_server_bound_to_the_loopback(basic_build) -> None:
+    """Issue 15 #9: with user networking the guest's 10.0.2.2 is the host's loopback, so
+    the answer files are served on 127.0.0.1 only, and the installer still gets them."""
+    log = (basic_build.workdir / "kiln-debug.log").read_text()
+    assert re.search(r"HTTP server listening on 127\.0\.0\.1 port \d+", log), log[-3000:]
+    assert "HTTP GET /ks.cfg -> 200" in basic_build.run.output
+    assert "from 127.0.0.1:" in log  # slirp connects from the host's loopback
 
 
 def test_basic_artifact_is_a_compacted_qcow2(basic_build) -> None:

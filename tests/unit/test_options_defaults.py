@@ -78,7 +78,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "http_content": {},
         "http_port_min": 8000,
         "http_port_max": 9000,
-        "http_bind_address": "0.0.0.0",
+        "http_bind_address": "",  # computed: 127.0.0.1, or 0.0.0.0 with net_bridge (kiln)
         "http_interface": "",
         "http_network_protocol": "tcp",
         "floppy_files": [],

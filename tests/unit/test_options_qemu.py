@@ -114,7 +114,7 @@ def test_explicit_output_names_are_kept(tmp_path: Path) -> None:
         ("qemu_binary", "", "qemu-system-x86_64"),
         ("net_device", "", "virtio-net"),
         ("vnc_bind_address", "", "127.0.0.1"),
-        ("http_bind_address", "", "0.0.0.0"),
+        ("http_bind_address", "", "127.0.0.1"),  # user networking: the loopback (kiln)
         ("http_network_protocol", "", "tcp"),
         ("tpm_device_type", "", "tpm-tis"),
         ("floppy_label", "", "packer"),
@@ -862,3 +862,12 @@ def test_efi_firmware_hint_names_the_package_for_the_architecture(
         f"efi_firmware_vars 'nope-vars.fd' does not exist: {install} or point "
         "efi_firmware_vars at your firmware",
     ]
+
+
+def test_http_bind_address_is_the_loopback_with_user_networking(tmp_path: Path) -> None:
+    """Issue 15 #9: slirp's 10.0.2.2 is the host's loopback, so the answer files (root
+    passwords) need not be served on every interface, as Packer's 0.0.0.0 does."""
+    assert config(tmp_path).http_bind_address == "127.0.0.1"
+    assert config(tmp_path, net_bridge="br0").http_bind_address == "0.0.0.0"
+    assert config(tmp_path, http_bind_address="0.0.0.0").http_bind_address == "0.0.0.0"
+    assert config(tmp_path, http_bind_address="192.0.2.7").http_bind_address == "192.0.2.7"

@@ -456,7 +456,14 @@ class QemuConfig:
     http_port_min: int = option(8000, section="http", help="Lowest HTTP port (inclusive).")
     http_port_max: int = option(9000, section="http", help="Highest HTTP port (inclusive).")
     http_bind_address: str = option(
-        "0.0.0.0", section="http", since="1.6.6", help="Address the HTTP server binds to."
+        "",
+        section="http",
+        since="1.6.6",
+        default_doc="`127.0.0.1` (`0.0.0.0` with `net_bridge`)",
+        help="Address the HTTP server binds to. With user networking the guest reaches "
+        "the host's loopback as 10.0.2.2, so kiln listens on 127.0.0.1 unless told "
+        "otherwise (Packer: 0.0.0.0, every interface of the host); with `net_bridge` the "
+        "guest comes through the bridge, and kiln listens on 0.0.0.0.",
     )
     http_interface: str = option(
         "",

@@ -24,6 +24,7 @@ from kiln.media.urls import parse_source
 from kiln.net.http_server import HttpRequestLog, HttpServer
 from kiln.net.interfaces import interface_address
 from kiln.net.ports import reserve_port
+from kiln.ui.log import LOG
 
 Say = Callable[[str], None]
 
@@ -109,6 +110,7 @@ class QemuDriver(HostDriver):
             bind = interface_address(interface)
         port = reserve_port(*ports, host=bind, lock_dir=lock_dir, keep_listening=True,
                             purpose="the HTTP server")  # fmt: skip
+        LOG.debug("HTTP server listening on %s port %d", bind, port.port)
         try:
             server = HttpServer(
                 directory=Path(directory) if directory else None,

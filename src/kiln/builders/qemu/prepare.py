@@ -360,6 +360,8 @@ class _Checks:
         explicit = self.ctx.explicit
         if "http_interface" in explicit and "http_bind_address" in explicit:
             self.err("either http_interface or http_bind_address can be specified")
+        if not c.http_bind_address:  # slirp's 10.0.2.2 is the host's loopback (kiln's default)
+            c.http_bind_address = "0.0.0.0" if c.net_bridge else "127.0.0.1"
         self.choice(c, "http_network_protocol")
         if c.http_network_protocol in ("unix", "unixpacket"):
             self.err(
