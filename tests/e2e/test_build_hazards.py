@@ -1,7 +1,8 @@
 """The user's own situation, met by `kiln build` as a real process: no VM is booted.
 
 Issue 15: `-force` on the working directory (#1), a symlinked output directory (#2), a
-read-only or full output file system, hostile var files and templates (#10). Each must
+read-only or full output file system, hostile var files and templates (#10), a port Packer
+holds (#11). Each must
 end with a message naming the file or key and the cause, exit code 1, no traceback, no
 "internal error", and nothing of the user's deleted.
 """
@@ -198,3 +199,31 @@ def test_billion_laughs_through_user_variables(project: Path) -> None:
     (project / "t.json").write_text(json.dumps(template))
     run = _kiln(project, "validate", "t.json")
     _assert_user_error(run, "variables.a", "longer than")
+
+
+# --- #11: ports Packer holds -------------------------------------------------------------
+
+
+def test_a_port_packer_holds_is_skipped(project: Path) -> None:
+    """Packer 1.6.6 flocks `$PACKER_CACHE_DIR/port/<n>` (packer-plugin-sdk
+    net/configure_port.go, through gofrs/flock); util-linux `flock` takes the same lock."""
+    env = kiln_env(project.parent, project.parent / "cache")
+    lock_dir = Path(env["PACKER_CACHE_DIR"]) / "port"
+    lock_dir.mkdir(parents=True)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    holder = subprocess.Popen(["flock", str(lock_dir / str(port)), "sleep", "120"])
+    try:
+        for _ in range(100):  # until the lock is taken
+            if subprocess.run(["flock", "-n", str(lock_dir / str(port)), "true"],
+                              check=False).returncode != 0:  # fmt: skip
+                break
+        builder = _builder(http_directory="http", http_port_min=port, http_port_max=port)
+        write_template(project / "t.json", [builder])
+        run = run_kiln(["build", "t.json"], cwd=project, env=env, timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    _assert_user_error(run, f"no free port for the HTTP server between {port} and {port}",
+                       "1 held by other kiln or Packer builds")  # fmt: skip

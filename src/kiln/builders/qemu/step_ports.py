@@ -1,7 +1,10 @@
 """Steps 10-11: the host ports: the SSH port forward and the VNC display.
 
-Ports are reserved with a lock file per port (shared by every kiln process on the host) and
-held until the build ends, so parallel builds and parallel kiln processes never collide.
+Ports are reserved with a lock file per port and held until the build ends, so parallel
+builds and parallel kiln processes never collide. The lock files are Packer's:
+`<cache>/port/<n>` in the cache directory Packer uses (`$PACKER_CACHE_DIR`; see
+kiln.media.cache.cache_dir), flock(2)ed as Packer's `filelock` does, so kiln and Packer
+sharing a `PACKER_CACHE_DIR` keep out of each other's ports too.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from kiln.builders.qemu.state import QemuState
+from kiln.media.cache import cache_dir
 
 
 def port_lock_dir(state: QemuState) -> Path:
-    """Where the per-port lock files live (shared with every kiln process on the host)."""
-    return state.options.cache_dir / "port"
+    """The directory `reserve_port` puts `port/<n>` in: Packer's cache directory."""
+    return cache_dir(state.options.env)
 
 
 @asynccontextmanager
