@@ -60,7 +60,9 @@ def runnable_argv(argv: list[str], root: Path, qmp_fd: int) -> list[str]:
 
 
 def _options(value: str) -> dict[str, str]:
-    pairs = (part.partition("=") for part in value.split(","))
+    """A QEMU option list as QEMU reads it: split at single commas, `,,` is one comma."""
+    parts = [p.replace("\0", ",") for p in value.replace(",,", "\0").split(",")]
+    pairs = (part.partition("=") for part in parts)
     return {key: val for key, _, val in pairs}
 
 
@@ -90,7 +92,7 @@ def create_referenced_files(argv: list[str], root: Path) -> None:
         elif switch == "-bios":
             _zero_file(root / value, 256 * 1024)
         elif switch == "-qmp" and value.startswith("unix:"):
-            sock = value.removeprefix("unix:").split(",")[0]
+            sock = _options("path=" + value.removeprefix("unix:"))["path"]
             (root / sock).parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -197,3 +199,40 @@ def test_runnable_argv_rewrites_only_host_specific_parts(tmp_path: Path) -> None
         "-serial", f"file:{tmp_path}/work/serial.log",
         "-chardev", "socket,id=kiln-qmp,fd=9", "-S",
     ]  # fmt: skip
+
+
+def test_commas_and_colons_in_names_reach_qemu_as_names(tmp_path: Path) -> None:
+    """Issue 15 #12: `vm_name: "disk.qcow2,snapshot=on"` must name the disk, not add an
+    option to it; an output directory `nbd:evil.example:10809` must be a directory, not a
+    network block device. QEMU is asked what it made of the golden argv."""
+    for case, disk in (
+        ("commas_in_names", "out,put/disk.qcow2,snapshot=on"),
+        ("colon_in_output_directory", "nbd:evil.example:10809/disk.qcow2"),
+    ):
+        root = tmp_path / case
+        root.mkdir()
+        ours, theirs = socket.socketpair()
+        with theirs:
+            argv = runnable_argv(golden_qemu_argv(case), root, theirs.fileno())
+            create_referenced_files(argv, root)
+            proc = subprocess.Popen(argv, cwd=root, pass_fds=(theirs.fileno(),),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        try:
+            with ours:
+                qmp = _Qmp(ours)
+                assert "QMP" in qmp.read()
+                qmp.execute("qmp_capabilities")
+                files = [b["inserted"]["file"] for b in qmp.execute("query-block")
+                         if "inserted" in b and b["device"].startswith("virtio")]  # fmt: skip
+                name = qmp.execute("query-name").get("name")
+                qmp.execute("quit")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            _, stderr = proc.communicate(timeout=GUARD_TIMEOUT)
+        # With snapshot=on QEMU would show a temporary overlay instead of the file.
+        assert files and files[0].endswith(disk), (files, stderr.decode())
+        assert (root / disk).is_file()
+        if case == "commas_in_names":
+            assert name == "disk.qcow2,snapshot=on"

@@ -27,6 +27,7 @@ from kiln.builders.qemu.cmdline import (
     smp_value,
 )
 from kiln.builders.qemu.config import QemuConfig
+from kiln.builders.qemu.qemu_names import drive_file, plain_file
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
 
@@ -531,3 +532,19 @@ def test_size_to_bytes_rejects(size: str) -> None:
 )  # fmt: skip
 def test_human_size(nbytes: int, text: str) -> None:
     assert qemu_img.human_size(nbytes) == text
+
+
+@pytest.mark.parametrize(
+    ("path", "drive", "plain"),
+    [
+        ("out/disk.qcow2", "out/disk.qcow2", "out/disk.qcow2"),
+        ("out,put/a,snapshot=on", "out,,put/a,,snapshot=on", "out,put/a,snapshot=on"),
+        ("nbd:evil:10809/disk", "./nbd:evil:10809/disk", "./nbd:evil:10809/disk"),
+        ("/abs/a:b/c,d", "/abs/a:b/c,,d", "/abs/a:b/c,d"),  # absolute: never a protocol
+        ("out/a:b", "out/a:b", "out/a:b"),  # a colon after the first slash is a file name
+    ],
+)
+def test_names_as_qemu_reads_them(path: str, drive: str, plain: str) -> None:
+    """Issue 15 #12: commas doubled inside option lists, colons never a protocol."""
+    assert drive_file(path) == drive
+    assert plain_file(path) == plain

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
+from kiln.builders.qemu.qemu_names import drive_file, opt, plain_file
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
 
@@ -125,7 +126,7 @@ def default_switches(
     """Packer's default switch map (step_run.go `getCommandArgs`, Packer v1.6.6); values are
     lists."""
     c = config
-    args: dict[str, list[str]] = {"-name": [c.vm_name]}
+    args: dict[str, list[str]] = {"-name": [opt(c.vm_name)]}
     if facts.accelerator == "none":
         args["-machine"] = [f"type={c.machine_type}"]
     else:
@@ -146,9 +147,9 @@ def default_switches(
     if not c.efi_boot:
         args["-boot"] = ["c" if c.disk_image else "once=d"]
     if c.qmp_enable and c.qmp_socket_path:
-        args["-qmp"] = [f"unix:{c.qmp_socket_path},server=on,wait=off"]
+        args["-qmp"] = [f"unix:{opt(c.qmp_socket_path)},server=on,wait=off"]
     if facts.floppy_path:
-        args["-fda"] = [facts.floppy_path]
+        args["-fda"] = [plain_file(facts.floppy_path)]
     if not facts.headless:
         if c.display:
             args["-display"] = [c.display]
@@ -161,7 +162,7 @@ def default_switches(
     if c.vga:
         args["-vga"] = [c.vga]
     if c.vtpm and facts.tpm_socket:
-        args["-chardev"] = [f"socket,id=vtpm,path={facts.tpm_socket}"]
+        args["-chardev"] = [f"socket,id=vtpm,path={opt(facts.tpm_socket)}"]
         args["-tpmdev"] = ["emulator,id=tpm0,chardev=vtpm"]
     devices, drives = device_and_drive_args(c, facts)
     args["-device"] = devices
@@ -257,7 +258,7 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
         what = f"disk {i + 1} ({path})"
         iface = c.disk_interface
         if iface in ("virtio-scsi", "scsi", "sata", "sd"):
-            drives.append(f"if=none,file={path},id=drive{i},{tail}{zeroes}")
+            drives.append(f"if=none,file={drive_file(path)},id=drive{i},{tail}{zeroes}")
             if iface == "virtio-scsi":
                 devices.append(f"scsi-hd,bus={ctl.virtio_scsi_bus()},drive=drive{i}")
             elif iface == "scsi":
@@ -267,7 +268,7 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
             else:  # one SD card per SDHCI controller; QEMU plugs it into the free one
                 devices += [f"sdhci-pci,id=sdhci{i}", f"sd-card,drive=drive{i}"]
         else:
-            drives.append(f"file={path},if={iface},{tail}{zeroes}")
+            drives.append(f"file={drive_file(path)},if={iface},{tail}{zeroes}")
     devices.append(f"{c.net_device},netdev=user.0")
 
     cds = [p for p in (None if c.disk_image else facts.iso_path, facts.cd_path) if p]
@@ -277,14 +278,14 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
         iface = c.cdrom_interface
         what = f"CD-ROM {i + 1} ({path})"
         if not iface:
-            drives.append(f"file={path},media=cdrom")
+            drives.append(f"file={drive_file(path)},media=cdrom")
         elif iface == "virtio-scsi":
             index = ctl.virtio_scsi
             bus = ctl.virtio_scsi_bus()
-            drives.append(f"file={path},if=none,index={index},id=cdrom{i},media=cdrom")
+            drives.append(f"file={drive_file(path)},if=none,index={index},id=cdrom{i},media=cdrom")
             devices.append(f"scsi-cd,bus={bus},drive=cdrom{i}")
         elif iface in ("scsi", "sata"):
-            drives.append(f"file={path},if=none,id=cdrom{i},media=cdrom")
+            drives.append(f"file={drive_file(path)},if=none,id=cdrom{i},media=cdrom")
             if iface == "scsi":
                 devices.append(f"scsi-cd,bus={ctl.lsi_bus(what)},drive=cdrom{i}")
             else:
@@ -295,12 +296,17 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
                 "use ide, sata, scsi, virtio or virtio-scsi, or leave cdrom_interface unset"
             )
         else:
-            drives.append(f"file={path},if={iface},index={first_index + i},id=cdrom{i},media=cdrom")
+            index = first_index + i
+            drives.append(
+                f"file={drive_file(path)},if={iface},index={index},id=cdrom{i},media=cdrom"
+            )
     if c.firmware and c.use_pflash:
-        drives.append(f"file={c.firmware},if=pflash,format=raw,readonly=on")
+        drives.append(f"file={drive_file(c.firmware)},if=pflash,format=raw,readonly=on")
     if c.efi_boot and facts.efivars_path:
-        drives.append(f"file={c.efi_firmware_code},if=pflash,unit=0,format=raw,readonly=on")
-        drives.append(f"file={facts.efivars_path},if=pflash,unit=1,format=raw")
+        drives.append(
+            f"file={drive_file(c.efi_firmware_code)},if=pflash,unit=0,format=raw,readonly=on"
+        )
+        drives.append(f"file={drive_file(facts.efivars_path)},if=pflash,unit=1,format=raw")
     if c.vtpm and facts.tpm_socket:
         devices.append(f"{c.tpm_device_type},tpmdev=tpm0")
     return devices, drives

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from kiln import proc
+from kiln.builders.qemu.qemu_names import plain_file
 from kiln.errors import KilnError
 
 # Extra options kiln gives `qemu-img convert -c` (disk_compression): out-of-order writes
@@ -47,7 +48,7 @@ def create_argv(
     if backing_file is not None:
         # `-F` is required by qemu-img >= 6.1 (Packer 1.6.6 omits it: plugin issue #47).
         argv += ["-b", backing_file, "-F", backing_format]
-    return [*argv, *extra, path, size]
+    return [*argv, *extra, plain_file(path), size]
 
 
 def convert_argv(
@@ -61,11 +62,11 @@ def convert_argv(
     argv = ["qemu-img", "convert"]
     if compress:
         argv.append("-c")
-    return [*argv, *extra, "-O", out_fmt, src, dst]
+    return [*argv, *extra, "-O", out_fmt, plain_file(src), plain_file(dst)]
 
 
 def resize_argv(path: str, size: str, *, fmt: str, extra: Sequence[str] = ()) -> list[str]:
-    return ["qemu-img", "resize", "-f", fmt, *extra, path, size]
+    return ["qemu-img", "resize", "-f", fmt, *extra, plain_file(path), size]
 
 
 class QemuImgError(KilnError):
@@ -92,7 +93,7 @@ async def run_qemu_img(argv: Sequence[str]) -> str:
 
 async def info(path: str) -> dict[str, object]:
     """`qemu-img info --output=json` (format, virtual-size, actual-size, ...)."""
-    out = await run_qemu_img(["qemu-img", "info", "--output=json", path])
+    out = await run_qemu_img(["qemu-img", "info", "--output=json", plain_file(path)])
     data = json.loads(out)
     if not isinstance(data, dict):
         raise KilnError(f"qemu-img info {path}: unexpected output")
@@ -102,6 +103,6 @@ async def info(path: str) -> dict[str, object]:
 async def check(path: str) -> None:
     """`qemu-img check`: a corrupt image fails the build instead of becoming an artifact."""
     try:
-        await proc.run(["qemu-img", "check", path], what="qemu-img check")
+        await proc.run(["qemu-img", "check", plain_file(path)], what="qemu-img check")
     except proc.CommandError as err:
         raise KilnError(f"The image {path} failed `qemu-img check`: {err}") from None
