@@ -7,8 +7,11 @@ on the root partition for the files provisioners wrote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import select
 import signal
 import struct
 import subprocess
@@ -190,3 +193,111 @@ def qemu_processes_under(directory: Path) -> list[str]:
         if "qemu-system" in text and str(directory) in text:
             found.append(text)
     return found
+
+
+class SteppedBuild:
+    """`kiln build -debug` on a terminal: it pauses after every step until Enter, which
+    gives the tests a hook at each step boundary to inject a fault (Packer's own -debug)."""
+
+    PAUSE = re.compile(rb"Pausing after run of step '([^']*)'\. Press enter to continue\.")
+
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(
+            kiln_argv("build", "-debug", *args),
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        os.close(slave)
+        self.cwd = cwd
+        self.output = b""
+        self.pauses = 0  # pauses handled so far
+
+    @property
+    def text(self) -> str:
+        return self.output.decode("utf-8", "replace")
+
+    def _read_some(self, deadline: float) -> bool:
+        """Read what kiln wrote (waiting until `deadline`); False at its end of output."""
+        assert self.proc.stdout is not None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self.kill()
+            raise AssertionError(f"kiln did not get on within the time allowed:\n{self.text}")
+        ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
+        if not ready:
+            return True
+        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        self.output += chunk
+        return bool(chunk)
+
+    def pause_after(self, step: str, timeout: float = 300) -> None:
+        """Press Enter at every pause before the one after `step`, and stay at that one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.PAUSE.findall(self.output)
+            if len(found) > self.pauses:
+                self.pauses += 1
+                if found[self.pauses - 1].decode() == step:
+                    return
+                self.resume()
+            elif not self._read_some(deadline):
+                raise AssertionError(f"kiln ended before step {step!r}:\n{self.text}")
+
+    def resume(self) -> None:
+        os.write(self.master, b"\n")
+
+    def wait_for(self, text: str, timeout: float = 300) -> None:
+        """Read until `text` appears (pauses are not answered meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output:
+            if not self._read_some(deadline):
+                raise AssertionError(f"kiln ended before {text!r}:\n{self.text}")
+
+    def finish(self, timeout: float = 300) -> int:
+        """Read to the end, pressing Enter at every further pause; the exit code."""
+        deadline = time.monotonic() + timeout
+        while self._read_some(deadline):
+            found = len(self.PAUSE.findall(self.output))
+            while self.pauses < found:
+                self.pauses += 1
+                self.resume()
+        code = self.proc.wait(timeout=60)
+        os.close(self.master)
+        return code
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def kill(self) -> None:
+        """End kiln if it is still running (a failed test): SIGTERM so that it stops its
+        QEMU, SIGKILL if it does not end; then any QEMU it left behind."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in qemu_pids_under(self.cwd):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def qemu_pids_under(directory: Path) -> list[int]:
+    """Pids of running qemu-system processes whose command line mentions `directory`."""
+    pids = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            cmd = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(pid_dir / "cwd")
+        except OSError:
+            continue
+        if "qemu-system" in cmd and (str(directory) in cmd or cwd.startswith(str(directory))):
+            pids.append(int(pid_dir.name))
+    return pids

@@ -193,3 +193,33 @@ async def test_half_open_connections_from_one_client_do_not_starve_another(
         flood.kill()
         flood.wait()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_a_failed_listening_socket_stops_the_server_once(
+    tmp_path: Path, site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The socket destroyed under the server (`ss -K`, as a network tool or a crash would):
+    asyncio's own server logged a traceback for every accept() that failed, a thousand a
+    second, into the operator's terminal. kiln's stops serving and says so, once."""
+    port = reserve_port(20000, 29999, host="127.0.0.1", lock_dir=tmp_path / "cache",
+                        keep_listening=True)  # fmt: skip
+    told: list[str] = []
+    try:
+        async with HttpServer(directory=site, content=None, port=port, log=lambda _: None,
+                              on_stop=told.append) as srv:  # fmt: skip
+            destroyed = subprocess.run(
+                ["ss", "-K", "state", "listening", "src", f"127.0.0.1:{srv.port}"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert destroyed.returncode == 0, destroyed.stderr
+            for _ in range(100):
+                if told:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # a spinning accept loop would log meanwhile
+    finally:
+        port.release()
+    assert len(told) == 1
+    assert f"The HTTP server on port {port.port} stopped: its listening socket failed" in told[0]
+    assert srv.stopped is not None
+    assert not [r for r in caplog.records if r.name == "asyncio"]

@@ -30,8 +30,10 @@ def _kiln_cache(env: Mapping[str, str]) -> Path:
     return Path(env.get("KILN_CACHE_DIR") or Path(base) / "kiln")
 
 
-def _ask(build: str, error: str) -> str:
+async def _ask(build: str, error: str) -> str:
     """-on-error=ask: Packer's prompt, on stdout as Packer's `Ui.Ask` writes it."""
+    from kiln.ui.terminal import read_line  # a build only
+
     if not sys.stdin.isatty():
         return "c"
     redact = active()
@@ -42,7 +44,7 @@ def _ask(build: str, error: str) -> str:
     )
     sys.stdout.flush()
     while True:
-        answer = sys.stdin.readline().strip().lower()[:1]
+        answer = (await read_line(sys.stdin)).strip().lower()[:1]
         if answer in ("c", "a", "r"):
             return answer
         if answer == "":

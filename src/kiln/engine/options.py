@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,6 @@ class RunOptions:
     cache_dir: Path = Path(".")
     failure_root: Path = Path(".")
     env: dict[str, str] = field(default_factory=dict)
-    ask: Callable[[str, str], str] | None = None  # (build, error) → "c" | "a" | "r"
+    ask: Callable[[str, str], Awaitable[str]] | None = None  # (build, error) → "c" | "a" | "r"
     checkpoint: CheckpointMode = CheckpointMode.OFF
     checkpoint_max_age: float | None = None  # seconds; an older checkpoint is not used

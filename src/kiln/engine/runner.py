@@ -27,6 +27,7 @@ from kiln.engine.timings import report, timed
 from kiln.errors import BuildCancelled, KilnError, describe_os_error
 from kiln.ui.build import BuildUi
 from kiln.ui.output import Ui
+from kiln.ui.terminal import read_line
 
 
 async def run_build(plan: BuildPlan[Any], ui: Ui, options: RunOptions) -> BuildResult:
@@ -101,7 +102,7 @@ async def _debug_pause(state: BuildState[Any], step: str) -> None:
     if not state.options.debug or not sys.stdin.isatty():
         return
     state.ui.say(f"Pausing after run of step '{step}'. Press enter to continue.")
-    await asyncio.to_thread(sys.stdin.readline)
+    await read_line(sys.stdin)
 
 
 async def _on_error(
@@ -116,7 +117,7 @@ async def _on_error(
     if mode == OnError.ASK:
         if state.options.ask is None:
             return "cleanup"
-        answer = await asyncio.to_thread(state.options.ask, state.name, str(err))
+        answer = await state.options.ask(state.name, str(err))
         if answer == "a":
             state.keep_output = True
             return "abort"

@@ -26,6 +26,7 @@ import contextlib
 import errno
 import logging
 import os
+import socket
 import stat
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, describe_os_error
 from kiln.net.http_sites import (
     ContentSite,
     DirectorySite,
@@ -61,6 +62,9 @@ _SEND_STALL = 60.0  # seconds a client may take to accept the next piece of a re
 _MAX_PER_CLIENT = 32  # past this many from one address, its connections idle for...
 _IDLE_GRACE = 1.0  # ...this many seconds are closed, oldest first
 _MAX_CONNECTIONS = 256  # in all: past it, the oldest idle one of the busiest address goes
+# accept() errors that pass (out of files or memory): wait this long and try again.
+_ACCEPT_LATER = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_RETRY = 0.5
 _LINGER_TIMEOUT = 2.0  # seconds to wait for a client to stop sending before closing
 _LINGER_BYTES = 1024 * 1024  # request bytes drained at most while closing
 _CHUNK = 1024 * 1024  # bytes per sendfile call
@@ -272,6 +276,7 @@ class HttpServer:
         content: Mapping[str, str] | None,
         port: ReservedPort,
         log: Callable[[HttpRequestLog], None],
+        on_stop: Callable[[str], None] | None = None,
     ) -> None:
         if directory is not None and content:
             raise KilnError(_CONTENT_CONFLICT)
@@ -289,7 +294,11 @@ class HttpServer:
         self._reserved = port
         self._log = log
         self.access_log: list[HttpRequestLog] = []
-        self._server: asyncio.Server | None = None
+        self._acceptor: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._on_stop = on_stop
+        # Why the server stopped accepting on its own (its socket failed); None while it serves.
+        self.stopped: str | None = None
         self._site: ContentSite | DirectorySite | None = None
         self._connections: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
         self._addresses: dict[asyncio.Task[object], str] = {}  # client IP of each connection
@@ -318,7 +327,8 @@ class HttpServer:
             raise KilnError(
                 f"the listening socket of port {self.port} is closed: reserve a new port"
             )
-        self._server = await asyncio.start_server(self._on_connect, sock=listener, limit=_MAX_LINE)
+        listener.setblocking(False)
+        self._acceptor = asyncio.create_task(self._accept(listener), name="http accept")
         return self
 
     async def __aexit__(
@@ -331,16 +341,63 @@ class HttpServer:
 
     async def close(self) -> None:
         """Stop accepting, drop all client connections, wait for their handlers to end."""
-        if self._server is None or self._closing:
+        if self._acceptor is None or self._closing:
             return
         self._closing = True
-        self._server.close()
-        connections = list(self._connections.items())
-        for task, writer in connections:
+        self._acceptor.cancel()
+        for writer in list(self._connections.values()):
             writer.transport.abort()
+        handlers = [self._acceptor, *self._handlers]
+        for task in handlers:
             task.cancel()
-        await asyncio.gather(*(task for task, _ in connections), return_exceptions=True)
-        await self._server.wait_closed()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        if self._reserved.listener is not None:
+            self._reserved.listener.close()  # no more connections (the lock is the caller's)
+
+    async def _accept(self, listener: socket.socket) -> None:
+        """Accept connections until closed, or until the listening socket fails.
+
+        asyncio's own server spins on a listening socket that failed (destroyed under it,
+        `ss -K`): the socket stays readable and every accept() raises, a thousand logged
+        tracebacks a second. Here a failed socket ends the serving, once, with a reason.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(listener)
+            except ConnectionAbortedError:
+                continue  # the client gave up before we accepted
+            except OSError as err:
+                if err.errno in _ACCEPT_LATER:  # out of files or memory for now
+                    logger.warning("HTTP server: cannot accept a connection now: %s", err)
+                    await asyncio.sleep(_ACCEPT_RETRY)
+                    continue
+                self._stop(f"its listening socket failed ({describe_os_error(err)})")
+                return
+            handler = asyncio.create_task(self._connection(conn))
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
+
+    def _stop(self, why: str) -> None:
+        self.stopped = why
+        message = (
+            f"The HTTP server on port {self.port} stopped: {why}; the guest can no longer "
+            "fetch files from it"
+        )
+        logger.warning("%s", message)
+        if self._on_stop is not None:
+            try:
+                self._on_stop(message)
+            except Exception:
+                logger.exception("HTTP server: the on_stop callback failed")
+
+    async def _connection(self, conn: socket.socket) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=_MAX_LINE)
+        except OSError:
+            conn.close()
+            return
+        await self._on_connect(reader, writer)
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -17,7 +17,7 @@ from kiln.provisioners.context import ProvisionContext, ProvisionerError
 async def run_breakpoint(
     config: BreakpointConfig, ctx: ProvisionContext, stdin: TextIO | None = None
 ) -> None:
-    import asyncio  # for a build only: `kiln validate` loads this module
+    from kiln.ui.terminal import read_line  # for a build only: `kiln validate` loads this
 
     stream = stdin if stdin is not None else sys.stdin
     note = f' with note "{config.note}"' if config.note else ""
@@ -31,6 +31,6 @@ async def run_breakpoint(
         )
     ctx.say(f"Pausing at breakpoint provisioner{note}.")
     ctx.say("Press enter to continue.")
-    line = await asyncio.to_thread(stream.readline)
+    line = await read_line(stream)
     if line == "":
         raise ProvisionerError("breakpoint: standard input was closed before Enter was pressed")

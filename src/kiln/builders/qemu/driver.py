@@ -104,8 +104,10 @@ class QemuDriver(HostDriver):
         ports: tuple[int, int],
         lock_dir: Path,
         log: Callable[[HttpRequestLog], None],
+        warn: Callable[[str], None] | None = None,
     ) -> AsyncIterator[int]:
-        """Serve `directory`/`content` on a reserved port of `bind` (or `interface`'s address)."""
+        """Serve `directory`/`content` on a reserved port of `bind` (or `interface`'s address);
+        `warn` hears it if the server stops on its own."""
         if interface:
             bind = interface_address(interface)
         port = reserve_port(*ports, host=bind, lock_dir=lock_dir, keep_listening=True,
@@ -117,6 +119,7 @@ class QemuDriver(HostDriver):
                 content=content or None,
                 port=port,
                 log=log,
+                on_stop=warn,
             )
             async with server:
                 yield server.port
@@ -214,6 +217,7 @@ class QemuRecorder(HostRecorder, QemuDriver):
         ports: tuple[int, int],
         lock_dir: Path,
         log: Callable[[HttpRequestLog], None],
+        warn: Callable[[str], None] | None = None,
     ) -> AsyncIterator[int]:
         yield ports[0]
 

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
-from qemu.qmp import QMPClient
+from qemu.qmp import EventListener, QMPClient
 
 from kiln import proc
 from kiln.errors import KilnError
@@ -66,6 +66,18 @@ class _OutputLog:
             self.file.close()
 
 
+class _IoErrors(EventListener):
+    """QMP `BLOCK_IO_ERROR` events, handed to a callback as they come (no queue)."""
+
+    def __init__(self, seen: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(("BLOCK_IO_ERROR",))
+        self.seen = seen
+
+    async def put(self, event: Any) -> None:
+        if self.accept(event):
+            self.seen(dict(event.get("data", {})))
+
+
 class QemuProcess:
     """QEMU while `run_qemu()` holds it: its QMP client, its state, how to stop it."""
 
@@ -75,6 +87,22 @@ class QemuProcess:
         self.argv = list(process.argv)
         self.started_at = time.monotonic()
         self.expected_exit = False
+        # Why the guest is paused on a disk error (a full disk), once QEMU said so.
+        self.io_error: str | None = None
+        self._io_errors = _IoErrors(self._note_io_error)
+        qmp.register_listener(self._io_errors)
+
+    def _note_io_error(self, data: dict[str, Any]) -> None:
+        if self.io_error is not None or data.get("action") != "stop":
+            return  # "report"/"ignore": the guest goes on and sees the error itself
+        nospace = bool(data.get("nospace"))
+        reason = data.get("reason") or ("No space left on device" if nospace else "I/O error")
+        drive = data.get("device") or data.get("node-name") or "a drive"
+        self.io_error = (
+            f"QEMU paused the guest: a {data.get('operation', 'disk')} to drive {drive} "
+            f"failed ({reason})" + ("; free space where the disk image is" if nospace else "")
+        )
+        LOG.debug("QEMU: BLOCK_IO_ERROR %s", data)
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -93,9 +121,10 @@ class QemuProcess:
         return f"{what}: " + self.process.failure()
 
     def exit_reason(self) -> str | None:
-        """Why QEMU is gone, if it is (for waits that should stop early)."""
+        """Why QEMU is gone or cannot go on (for waits that should stop early): it
+        exited, or it paused the guest on a disk error."""
         if self.returncode is None:
-            return None
+            return self.io_error
         stderr = redact_data("\n".join(self.stderr_lines[-5:]).strip())
         return f"QEMU exited with status {self.returncode}" + (f": {stderr}" if stderr else "")
 

@@ -42,6 +42,7 @@ async def step_http(state: QemuState) -> AsyncIterator[None]:
         ports=(c.http_port_min, c.http_port_max),
         lock_dir=port_lock_dir(state),
         log=log_request,
+        warn=state.ui.warn,
     ) as port:
         state.http_port = port
         state.ui.progress(f"Starting HTTP server on port {port}")

@@ -32,8 +32,14 @@ async def step_provision(state: QemuState) -> AsyncIterator[None]:
         if state.comm is None:
             raise ProvisionerError(NO_COMMUNICATOR)
         ctx = provision_context(state)
-        for step in steps:
-            await run_provisioner(step, ctx)
+        try:
+            for step in steps:
+                await run_provisioner(step, ctx)
+        except KilnError as err:
+            paused = state.qemu.io_error if state.qemu is not None else None
+            if paused:  # the guest stopped answering because QEMU paused it: say why
+                raise KilnError(f"{err}\n({paused})") from err
+            raise
     yield
 
 
