@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kiln.net import http_server
 from kiln.net.http_server import HttpRequestLog, HttpServer
@@ -223,3 +227,60 @@ async def test_a_failed_listening_socket_stops_the_server_once(
     assert f"The HTTP server on port {port.port} stopped: its listening socket failed" in told[0]
     assert srv.stopped is not None
     assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
+# --- fuzzing the whole exchange over a real socket ----------------------------------------
+
+FUZZ_BITS = [b"GET ", b"HEAD ", b"PUT ", b"/", b"/ks.cfg", b"/sub", b"//evil.example", b"..",
+             b"%2f", b"%00", b" HTTP/1.1", b" HTTP/1.0", b"\r\n", b"\n", b"Host: x\r\n",
+             b"Range: bytes=0-3\r\n", b"Range: bytes=" + b"9" * 40 + b"-\r\n",
+             b"Connection: close\r\n", b"Content-Length: 5\r\n", b"\x1b[2J", b"\x00",
+             b"\xff", b" ", b"\r\n\r\n"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def background_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """One server for many examples, on an event loop of its own thread."""
+    root = tmp_path_factory.mktemp("fuzz-site") / "http"
+    (root / "sub").mkdir(parents=True)
+    (root / "ks.cfg").write_text(KS)
+    port = reserve_port(20000, 29999, host="127.0.0.1", lock_dir=root.parent / "cache",
+                        keep_listening=True)  # fmt: skip
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with HttpServer(directory=root, content=None, port=port, log=lambda _: None):
+            await stop.wait()
+
+    runner = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    runner.start()
+    try:
+        yield port.port
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        runner.join(30)
+        port.release()
+
+
+def _exchange(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(st.binary(max_size=200),
+                      st.lists(st.sampled_from(FUZZ_BITS), max_size=25).map(b"".join)))  # fmt: skip
+def test_any_bytes_get_an_http_answer_or_a_close(background_server: int, data: bytes) -> None:
+    answer = _exchange(background_server, data)
+    for response in answer.split(b"HTTP/1.1 ")[1:]:
+        assert response[:3].isdigit() and 200 <= int(response[:3]) < 600, answer[:300]
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 ")
+    # and the server still serves the guest
+    ok = _exchange(background_server, b"GET /ks.cfg HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert ok.startswith(b"HTTP/1.1 200 ") and ok.endswith(KS.encode())
