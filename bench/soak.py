@@ -10,7 +10,7 @@ one PACKER_CACHE_DIR (ISO cache, its lock, the port locks) and one TMPDIR.
 
 * In a row: one Python process runs `kiln build` (kiln.cli.main) 20 times, so what one build
   leaves behind in the process shows: open file descriptors, threads, child processes are
-  counted before and after each build.
+  counted before and after each build (the next build starts once the soak has looked).
 * Side by side: 4 `kiln build` processes start together.
 
 After each build and at the end: no qemu-system process of the soak, an empty TMPDIR (kiln's
@@ -67,6 +67,7 @@ def census():
 
 count, prefix, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 for i in range(count):
+    sys.stdin.readline()  # the soak has looked at what the last build left: go on
     before = census()
     began = time.monotonic()
     captured = io.StringIO()
@@ -165,9 +166,11 @@ def main() -> int:
         if opts.serial:
             driver = subprocess.Popen(
                 [PYTHON, "-c", SERIAL_DRIVER, str(opts.serial), f"{root}/serial", *common],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
-            assert driver.stdout is not None
+            assert driver.stdin is not None and driver.stdout is not None
+            driver.stdin.write("\n")  # the first build
+            driver.stdin.flush()
             for line in driver.stdout:
                 build = json.loads(line)
                 output = build.pop("output")
@@ -183,6 +186,9 @@ def main() -> int:
                       f"load {build['load']}", flush=True)  # fmt: skip
                 if build["code"] != 0:
                     result["problems"].append(f"serial build {build['build']}: {output[-2000:]}")
+                with contextlib.suppress(BrokenPipeError):
+                    driver.stdin.write("\n")  # checked: the next build may start
+                    driver.stdin.flush()
             if driver.wait() != 0 or len(result["serial"]) != opts.serial:
                 result["problems"].append(f"the serial driver ended with {driver.returncode} "
                                           f"after {len(result['serial'])} builds")  # fmt: skip
