@@ -107,12 +107,19 @@ def test_failed_build_empties_a_symlinked_output_directory(project: Path) -> Non
     target = project.parent / "big-disk" / "images"
     target.mkdir(parents=True)
     (project / "out").symlink_to(target)
+    env = kiln_env(project.parent, project.parent / "cache")
+    env.update(PACKER_LOG="1", PACKER_LOG_PATH=str(project.parent / "debug.log"))
     with _busy_port() as port:
         builder = _builder(http_directory="http", http_port_min=port, http_port_max=port)
         write_template(project / "t.json", [builder])
-        run = _kiln(project, "build", "t.json")
-    _assert_user_error(run, "Creating hard drive", f"no free port for the HTTP server between "
-                       f"{port} and {port}", "Deleting output directory")  # fmt: skip
+        run = run_kiln(["build", "t.json"], cwd=project, env=env, timeout=300)
+    _assert_user_error(run, f"no free port for the HTTP server between {port} and {port}",
+                       "Deleting output directory")  # fmt: skip
+    # The disk step ran before the HTTP step failed: the image was made in the link's target.
+    assert (
+        "Executing: qemu-img create -f qcow2 out/disk.qcow2"
+        in (project.parent / "debug.log").read_text()
+    )
     assert (project / "out").is_symlink()
     assert list(target.iterdir()) == [], "the disk image of the failed build was left behind"
 
