@@ -4,7 +4,8 @@
 those pauses as hooks: interrupt kiln, kill QEMU, drop the SSH connection, stop the HTTP
 server, fill the disk — then check what any failure must leave: exit code 1, a message
 that says what happened, no traceback, no `qemu-system` left, no temporary files, no
-output directory (unless `-on-error=abort`), and the failure report once QEMU had started.
+output directory (unless `-on-error=abort`), and the failure report once QEMU had started,
+with a sensitive variable that reached QEMU's command line redacted in every file of it.
 
 Costs are kept down by injecting each fault at the cheapest boundary: every boundary up
 to "start qemu" needs no boot (a few seconds each); the faults that need a running guest
@@ -38,14 +39,18 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BEFORE_QEMU = ["iso", "output directory", "vtpm", "floppy", "cd", "disk", "http server",
                "ports", "ssh key", "efivars"]  # fmt: skip
 REPORT_FILES = {"serial.log", "qemu-argv.txt", "qemu-stderr.log"}
+# A sensitive variable that reaches QEMU's command line: every report must hide it.
+SECRET = "fault-secret-7f3a9c"
 
 
 def _project(tmp_path: Path, iso: Any, **overrides: Any) -> dict[str, str]:
     """t.json (the test guest, answers over HTTP) in `tmp_path`; kiln's environment."""
     write_answers(tmp_path / "http", marker="fault")
     provisioners = overrides.pop("_provisioners", [])
+    overrides.setdefault("qemuargs", [["-smbios", "type=11,value={{ user `secret` }}"]])
     write_template(tmp_path / "t.json", [tiny_builder(iso, **overrides)],
-                   provisioners=provisioners)  # fmt: skip
+                   provisioners=provisioners, variables={"secret": SECRET},
+                   **{"sensitive-variables": ["secret"]})  # fmt: skip
     env = kiln_env(tmp_path, tmp_path / "cache")
     env["PACKER_LOG_PATH"] = str(tmp_path / "kiln-debug.log")
     return env
@@ -61,6 +66,9 @@ def assert_failed_cleanly(
 ) -> Path | None:
     """The checks every injected fault must pass; the failure report's directory."""
     assert code == 1, output
+    assert SECRET not in output
+    debug_log = tmp_path / "kiln-debug.log"
+    assert not debug_log.exists() or SECRET not in debug_log.read_text(errors="replace")
     for needle in needles:
         assert needle in output, f"{needle!r} not in:\n{output}"
     assert "Traceback" not in output
@@ -79,6 +87,9 @@ def assert_failed_cleanly(
         [where] = list(failures.iterdir())
         assert f"Failure report kept in {where}" in output
     assert report <= {p.name for p in where.iterdir()}, sorted(p.name for p in where.iterdir())
+    for kept in where.iterdir():  # redacted, the -on-error=abort copy too
+        assert SECRET.encode() not in kept.read_bytes(), kept.name
+    assert "'type=11,value=<sensitive>'" in (where / "qemu-argv.txt").read_text()
     return where
 
 
