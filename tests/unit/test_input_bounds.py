@@ -7,6 +7,7 @@ repeating each other ten times ("billion laughs") rendered until memory ran out.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,14 @@ def test_template_larger_than_the_bound(tmp_path: Path) -> None:
     path.write_text('{"builders": [], "_pad": "' + "x" * MAX_BYTES + '"}')
     with pytest.raises(KilnError, match="is larger than 16 MiB"):
         load_template(path)
+
+
+def test_template_from_an_endless_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kiln build -` reads the template from stdin (as Packer): `< /dev/zero` is an error."""
+    with Path("/dev/zero").open("rb") as zeros:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(zeros))
+        with pytest.raises(KilnError, match="stdin is larger than 16 MiB"):
+            load_template("-")
 
 
 def _funcs() -> dict[str, Any]:
