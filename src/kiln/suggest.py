@@ -3,7 +3,8 @@
 Option keys, types and flags use the defaults (a close match, or the same name in another
 case or with `-` for `_`, shown in double quotes). Template expressions — Go's world — use
 `cutoff=GO_CUTOFF, fold_case=False` and Go's quoting (`go_did_you_mean` in
-kiln.template.evaluate).
+kiln.template.evaluate). `name_suggestion` is Packer's own rule (an edit distance below 3),
+for the texts where kiln repeats Packer's words: the HTTP server's 404 for `http_content`.
 """
 
 from __future__ import annotations
@@ -45,3 +46,43 @@ def did_you_mean(
     """`' — did you mean "x"?'` or an empty string."""
     best = closest(name, candidates, cutoff=cutoff, fold_case=fold_case)
     return f" — did you mean {quote(best)}?" if best else ""
+
+
+_SUGGEST_DISTANCE = 3  # Packer's didyoumean: a candidate closer than this
+_SUGGEST_MAX_LENGTH = 256  # longer paths get no suggestion (the work grows with length²)
+
+
+def _close(a: str, b: str) -> bool:
+    """Whether the edit distance of `a` and `b` is below `_SUGGEST_DISTANCE`.
+
+    Strings whose lengths differ by that much are never close; otherwise only the band of
+    the table within that distance of the diagonal is computed, and the work stops as
+    soon as no cell of a row is within it.
+    """
+    limit = _SUGGEST_DISTANCE
+    if abs(len(a) - len(b)) >= limit:
+        return False
+    far = limit  # any distance >= limit counts as "too far"
+    previous = [min(j, far) for j in range(len(b) + 1)]
+    for i, ca in enumerate(a, 1):
+        lo, hi = max(1, i - limit), min(len(b), i + limit)
+        current = [far] * (len(b) + 1)
+        current[0] = min(i, far)
+        for j in range(lo, hi + 1):
+            cost = previous[j - 1] + (ca != b[j - 1])
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, cost, far)
+        if min(current[max(0, lo - 1) : hi + 1]) >= limit:
+            return False
+        previous = current
+    return previous[-1] < limit
+
+
+def name_suggestion(given: str, candidates: list[str]) -> str:
+    """The first candidate within edit distance 2 (Packer's ``didyoumean.NameSuggestion``).
+
+    Bounded, as the HTTP server runs it on the build's event loop for every 404: a path longer than
+    `_SUGGEST_MAX_LENGTH` gets none (Packer computes it whatever the length).
+    """
+    if len(given) > _SUGGEST_MAX_LENGTH:
+        return ""
+    return next((c for c in candidates if _close(given, c)), "")

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from kiln.net import http_server
 from kiln.net.http_server import HttpRequestLog, HttpServer
-from kiln.net.http_sites import suggestion
 from kiln.net.ports import reserve_port
+from kiln.suggest import name_suggestion as suggestion
 
 pytestmark = pytest.mark.timeout(120)
 KS = "rootpw kiln\n"

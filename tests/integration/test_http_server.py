@@ -13,8 +13,9 @@ import pytest
 
 from kiln.errors import KilnError
 from kiln.net.http_server import HttpRequestLog, HttpServer
-from kiln.net.http_sites import RangeNotSatisfiableError, byte_range, suggestion
+from kiln.net.http_sites import RangeNotSatisfiableError, byte_range
 from kiln.net.ports import ReservedPort, reserve_port
+from kiln.suggest import name_suggestion as suggestion
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-HTTP-DIRECTORY"
 KS = "install\nurl --url http://example/\nrootpw kiln\n"

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote_to_bytes
 
+from kiln.suggest import name_suggestion
+
 __all__ = [
     "ContentSite",
     "DirectorySite",
@@ -41,7 +43,6 @@ __all__ = [
     "byte_range",
     "error_response",
     "printable",
-    "suggestion",
 ]
 
 logger = logging.getLogger(__name__)
@@ -162,46 +163,6 @@ def _int64(digits: str) -> int:
     return int(significant or "0")
 
 
-_SUGGEST_DISTANCE = 3  # Packer's didyoumean: a candidate closer than this
-_SUGGEST_MAX_LENGTH = 256  # longer paths get no suggestion (the work grows with length²)
-
-
-def _close(a: str, b: str) -> bool:
-    """Whether the edit distance of `a` and `b` is below `_SUGGEST_DISTANCE`.
-
-    Strings whose lengths differ by that much are never close; otherwise only the band of
-    the table within that distance of the diagonal is computed, and the work stops as
-    soon as no cell of a row is within it.
-    """
-    limit = _SUGGEST_DISTANCE
-    if abs(len(a) - len(b)) >= limit:
-        return False
-    far = limit  # any distance >= limit counts as "too far"
-    previous = [min(j, far) for j in range(len(b) + 1)]
-    for i, ca in enumerate(a, 1):
-        lo, hi = max(1, i - limit), min(len(b), i + limit)
-        current = [far] * (len(b) + 1)
-        current[0] = min(i, far)
-        for j in range(lo, hi + 1):
-            cost = previous[j - 1] + (ca != b[j - 1])
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, cost, far)
-        if min(current[max(0, lo - 1) : hi + 1]) >= limit:
-            return False
-        previous = current
-    return previous[-1] < limit
-
-
-def suggestion(given: str, candidates: list[str]) -> str:
-    """The first candidate within edit distance 2 (Packer's ``didyoumean.NameSuggestion``).
-
-    Bounded, as it runs on the build's event loop for every 404: a path longer than
-    `_SUGGEST_MAX_LENGTH` gets none (Packer computes it whatever the length).
-    """
-    if len(given) > _SUGGEST_MAX_LENGTH:
-        return ""
-    return next((c for c in candidates if _close(given, c)), "")
-
-
 def _clean_path(path: str) -> str:
     """Go's ``path.Clean`` for a URL path: one leading slash, no ``.``/``..``/empty segments."""
     return posixpath.normpath("/" + path.lstrip("/"))
@@ -220,7 +181,7 @@ class ContentSite:
         body = self._files.get(path)
         if body is None:
             text = f"{path} not found."
-            if close := suggestion(path, self._keys):
+            if close := name_suggestion(path, self._keys):
                 text += f' Did you mean "{close}"?'
             return error_response(HTTPStatus.NOT_FOUND, text)
         return Response(HTTPStatus.OK, [("Content-Type", _content_type(path, body))], body)
