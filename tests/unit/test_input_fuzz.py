@@ -41,11 +41,11 @@ from kiln.net.http_sites import (
     DirectorySite,
     RangeNotSatisfiableError,
     Request,
-    _close,
     byte_range,
     printable,
 )
 from kiln.proc import LinePump
+from kiln.suggest import _close
 from kiln.template.jsonfile import JsonLimitError, loads
 from kiln.template.variables import parse_var_file
 
