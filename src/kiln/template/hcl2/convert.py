@@ -20,7 +20,6 @@ from kiln.template.hcl2.types import (
     list_of,
     map_of,
     object_of,
-    set_of,
     tuple_of,
 )
 from kiln.template.hcl2.values import (
@@ -185,7 +184,7 @@ def conversion_exists(have: Type, want: Type) -> bool:
     if want.is_primitive:
         if not have.is_primitive:
             return False
-        return want == STRING or have == STRING
+        return STRING in (want, have)
     if want.kind in ("list", "set"):
         assert want.elem is not None
         if have.kind == "tuple":

@@ -14,6 +14,7 @@ diagnostic raised anywhere can show its line and the block it is in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -48,6 +49,8 @@ class Sources:
     def context(self, rng: Range) -> str:
         """`source "qemu" "x"`: the innermost block holding `rng`, as HCL names it."""
         body = self.bodies.get(rng.filename)
+        if body is None:
+            return _context_from_text(self.texts.get(rng.filename, ""), rng.start.line)
         found: Block | None = None
         while body is not None:
             inner = next((b for b in body.blocks if _contains(b, rng)), None)
@@ -57,6 +60,24 @@ class Sources:
         if found is None:
             return ""
         return " ".join([found.type, *(f'"{label}"' for label in found.labels)])
+
+
+_HEADER = re.compile(r'\s*([^\W\d][\w-]*)((?:\s+(?:"[^"]*"|[^\W\d][\w-]*))*)\s*\{\s*(?:#.*|//.*)?$')
+
+
+def _context_from_text(text: str, line: int) -> str:
+    """The block around `line` of a file that did not parse: block headers and closing
+    braces on lines of their own, as nearly every template writes them."""
+    stack: list[str] = []
+    for src in text.splitlines()[: max(line - 1, 0)]:
+        m = _HEADER.match(src)
+        if m:
+            labels = re.findall(r'"[^"]*"|[^\W\d][\w-]*', m.group(2))
+            labels = [lb if lb.startswith('"') else f'"{lb}"' for lb in labels]
+            stack.append(" ".join([m.group(1), *labels]))
+        elif src.strip() == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
 
 
 def _contains(block: Block, rng: Range) -> bool:

@@ -7,10 +7,11 @@ holds the root variables (`var`, `local`, `path`, …) and the function table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kiln.options.suggest import did_you_mean
+from kiln.options.suggest import closest
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.convert import ConversionError, convert, unify
 from kiln.template.hcl2.diagnostics import Diagnostic
@@ -102,34 +103,36 @@ class _Evaluator:
     def eval(self, expr: ast.Expr, depth: int) -> Value:
         if depth > MAX_DEPTH:
             raise fail("Expression too deep", "The expression is nested too deeply.", expr.range)
-        method = getattr(self, "e_" + type(expr).__name__)
+        method = getattr(self, _METHODS[type(expr)])
         result: Value = method(expr, depth + 1)
         return result
 
     # literals and templates
-    def e_Literal(self, e: ast.Literal, d: int) -> Value:
+    def e_literal(self, e: ast.Literal, d: int) -> Value:
         assert isinstance(e.value, Value)
         return e.value
 
-    def e_Parens(self, e: ast.Parens, d: int) -> Value:
+    def e_parens(self, e: ast.Parens, d: int) -> Value:
         return self.eval(e.inner, d)
 
-    def e_TemplateWrap(self, e: ast.TemplateWrap, d: int) -> Value:
+    def e_template_wrap(self, e: ast.TemplateWrap, d: int) -> Value:
         return self.eval(e.wrapped, d)
 
-    def e_TemplateExpr(self, e: ast.TemplateExpr, d: int) -> Value:
+    def e_template_expr(self, e: ast.TemplateExpr, d: int) -> Value:
         return string_val("".join(self.template_part(p, d) for p in e.parts))
 
     def template_part(self, part: ast.Expr, d: int) -> str:
-        if isinstance(part, ast.Literal) and isinstance(part.value, Value):
-            if part.value.type == STRING:
-                return part.value.as_str()
+        if (
+            isinstance(part, ast.Literal)
+            and isinstance(part.value, Value)
+            and part.value.type == STRING
+        ):
+            return part.value.as_str()
         value = self.eval(part, d)
         if value.is_null:
             raise fail(
                 "Invalid template interpolation value",
-                "The expression result is null. Cannot include a null value in a string "
-                "template.",
+                "The expression result is null. Cannot include a null value in a string template.",
                 part.range,
             )
         try:
@@ -141,7 +144,7 @@ class _Evaluator:
                 part.range,
             ) from None
 
-    def e_TemplateIf(self, e: ast.TemplateIf, d: int) -> Value:
+    def e_template_if(self, e: ast.TemplateIf, d: int) -> Value:
         cond = self.condition(e.cond, d, "Invalid template if directive")
         if cond:
             return self.eval(e.true, d)
@@ -149,7 +152,7 @@ class _Evaluator:
             return string_val("")
         return self.eval(e.false, d)
 
-    def e_TemplateFor(self, e: ast.TemplateFor, d: int) -> Value:
+    def e_template_for(self, e: ast.TemplateFor, d: int) -> Value:
         coll = self.eval(e.collection, d)
         out = []
         for key, value in self.iterate(coll, e.collection.range, "template for directive"):
@@ -161,7 +164,7 @@ class _Evaluator:
         return string_val("".join(out))
 
     # references
-    def e_ScopeTraversal(self, e: ast.ScopeTraversal, d: int) -> Value:
+    def e_scope_traversal(self, e: ast.ScopeTraversal, d: int) -> Value:
         root = self.ctx.lookup(e.root)
         if root is None:
             root_range = ast.Range(
@@ -171,8 +174,7 @@ class _Evaluator:
             )
             raise fail(
                 "Unknown variable",
-                f'There is no variable named "{e.root}".'
-                + _suggest(e.root, self.ctx.all_names()),
+                f'There is no variable named "{e.root}".' + _suggest(e.root, self.ctx.all_names()),
                 root_range,
             )
         value = root
@@ -180,7 +182,7 @@ class _Evaluator:
             value = self.step(value, step, d, root_name=e.root if i == 0 else "")
         return value
 
-    def e_RelativeTraversal(self, e: ast.RelativeTraversal, d: int) -> Value:
+    def e_relative_traversal(self, e: ast.RelativeTraversal, d: int) -> Value:
         value = self.eval(e.source, d)
         for step in e.steps:
             value = self.step(value, step, d)
@@ -192,10 +194,10 @@ class _Evaluator:
         key = self.eval(step.key, d)
         return index(value, key, step.range)
 
-    def e_SplatItem(self, e: ast.SplatItem, d: int) -> Value:
+    def e_splat_item(self, e: ast.SplatItem, d: int) -> Value:
         return self.splat_items[-1]
 
-    def e_Splat(self, e: ast.Splat, d: int) -> Value:
+    def e_splat(self, e: ast.Splat, d: int) -> Value:
         source = self.eval(e.source, d)
         if source.is_null:
             return tuple_val(())
@@ -219,14 +221,19 @@ class _Evaluator:
         return tuple_val(results)
 
     # calls
-    def e_FunctionCall(self, e: ast.FunctionCall, d: int) -> Value:
+    def e_function_call(self, e: ast.FunctionCall, d: int) -> Value:
         if e.name in ("try", "can"):
             return self.try_or_can(e, d)
+        if e.name == "convert":
+            return self.convert_call(e, d)
         func = self.ctx.functions.get(e.name)
         if func is None:
-            hint = ""
             if self.ctx.unknown_function_hint is not None:
                 hint = self.ctx.unknown_function_hint(e.name)
+            else:
+                from kiln.template.hcl2.functions import unknown_function_hint
+
+                hint = unknown_function_hint(e.name)
             raise fail(
                 "Call to unknown function",
                 f'There is no function named "{e.name}".'
@@ -248,6 +255,30 @@ class _Evaluator:
             args.extend(last.items())
             arg_ranges.extend([last_range] * len(last.items()))
         return call_function(e.name, func, args, arg_ranges, e.range)
+
+    def convert_call(self, e: ast.FunctionCall, d: int) -> Value:
+        """Packer's `convert(value, type)`: the second argument is a type expression."""
+        from kiln.template.hcl2.typeexpr import TypeExprError, type_from_expr
+
+        if len(e.args) != 2:
+            raise fail(
+                "Invalid number of arguments",
+                f'Function "convert" expects 2 arguments (a value and a type), got {len(e.args)}.',
+                e.range,
+            )
+        value = self.eval(e.args[0], d)
+        try:
+            want = type_from_expr(e.args[1])
+        except TypeExprError as err:
+            raise EvalError([err.diagnostic]) from None
+        try:
+            return convert(value, want)
+        except ConversionError as err:
+            raise fail(
+                "Invalid function argument",
+                f'Invalid value for "value" parameter: {err.text}.',
+                e.args[0].range,
+            ) from None
 
     def try_or_can(self, e: ast.FunctionCall, d: int) -> Value:
         if e.name == "can":
@@ -283,7 +314,7 @@ class _Evaluator:
         )  # fmt: skip
 
     # operators
-    def e_UnaryOp(self, e: ast.UnaryOp, d: int) -> Value:
+    def e_unary_op(self, e: ast.UnaryOp, d: int) -> Value:
         operand = self.eval(e.operand, d)
         if e.op == "!":
             b = self.operand(operand, BOOL, e.operand.range, "")
@@ -305,7 +336,7 @@ class _Evaluator:
                 msg = f"a {friendly_name(want)} is required"
             raise fail("Invalid operand", f"{label}: {msg}.", rng) from None
 
-    def e_BinaryOp(self, e: ast.BinaryOp, d: int) -> Value:
+    def e_binary_op(self, e: ast.BinaryOp, d: int) -> Value:
         left = self.eval(e.left, d)
         right = self.eval(e.right, d)
         op = e.op
@@ -346,7 +377,7 @@ class _Evaluator:
                 expr.range,
             ) from None
 
-    def e_Conditional(self, e: ast.Conditional, d: int) -> Value:
+    def e_conditional(self, e: ast.Conditional, d: int) -> Value:
         # As HCL 2.6: both results are evaluated (their types decide the result type),
         # but only the chosen one's errors count.
         results: list[Value | EvalError] = []
@@ -385,10 +416,10 @@ class _Evaluator:
             raise fail("Inconsistent conditional result types", err.text, e.range) from None
 
     # constructors
-    def e_TupleCons(self, e: ast.TupleCons, d: int) -> Value:
+    def e_tuple_cons(self, e: ast.TupleCons, d: int) -> Value:
         return tuple_val(self.eval(item, d) for item in e.items)
 
-    def e_ObjectCons(self, e: ast.ObjectCons, d: int) -> Value:
+    def e_object_cons(self, e: ast.ObjectCons, d: int) -> Value:
         out: dict[str, Value] = {}
         for item in e.items:
             key = self.eval(item.key, d)
@@ -409,7 +440,7 @@ class _Evaluator:
             out[name] = self.eval(item.value, d)
         return object_val(out)
 
-    def e_ForExpr(self, e: ast.ForExpr, d: int) -> Value:
+    def e_for_expr(self, e: ast.ForExpr, d: int) -> Value:
         coll = self.eval(e.collection, d)
         items = self.iterate(coll, e.collection.range, "'for' expression")
         values: list[Value] = []
@@ -421,9 +452,8 @@ class _Evaluator:
                 scope[e.key_var] = key
             inner = _Evaluator(self.ctx.child(scope))
             inner.splat_items = self.splat_items
-            if e.cond is not None:
-                if not inner.condition(e.cond, d, "Invalid 'for' condition"):
-                    continue
+            if e.cond is not None and not inner.condition(e.cond, d, "Invalid 'for' condition"):
+                continue
             if e.key_expr is None:
                 values.append(inner.eval(e.value_expr, d))
                 continue
@@ -448,7 +478,7 @@ class _Evaluator:
             elif name in plain:
                 raise fail(
                     "Duplicate object key",
-                    f'Two different items produced the key "{name}" in this \'for\' '
+                    f"Two different items produced the key \"{name}\" in this 'for' "
                     "expression. If duplicates are expected, use the ellipsis (...) after "
                     "the value expression to enable grouping by key.",
                     e.key_expr.range,
@@ -483,6 +513,17 @@ class _Evaluator:
         )
 
 
+_METHODS = {
+    cls: "e_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    for cls in (
+        ast.Literal, ast.Parens, ast.TemplateWrap, ast.TemplateExpr, ast.TemplateIf,
+        ast.TemplateFor, ast.ScopeTraversal, ast.RelativeTraversal, ast.SplatItem, ast.Splat,
+        ast.FunctionCall, ast.UnaryOp, ast.BinaryOp, ast.Conditional, ast.TupleCons,
+        ast.ObjectCons, ast.ForExpr,
+    )
+}  # fmt: skip
+
+
 def _is_dynamic_null(v: Value | EvalError) -> bool:
     return isinstance(v, Value) and v.is_null and v.type == DYNAMIC
 
@@ -504,12 +545,8 @@ _NAN_MESSAGES = {
 
 
 def _suggest(name: str, candidates: Sequence[str]) -> str:
-    hint = did_you_mean(name, list(dict.fromkeys(candidates)))
-    if not hint:
-        return ""
-    # did_you_mean gives " — did you mean 'x'?"; HCL says: Did you mean "x"?
-    suggestion = hint.split("'")[1] if "'" in hint else ""
-    return f' Did you mean "{suggestion}"?' if suggestion else ""
+    best = closest(name, list(dict.fromkeys(candidates)))
+    return f' Did you mean "{best}"?' if best else ""
 
 
 def equals(a: Value, b: Value) -> bool:
@@ -617,7 +654,7 @@ def index(value: Value, key: Value, rng: ast.Range) -> Value:
             if kind == "object":
                 raise fail(
                     "Invalid index",
-                    f'The given key does not identify an element in this collection value: '
+                    f"The given key does not identify an element in this collection value: "
                     f'this object has no attribute "{name}".' + _suggest(name, list(attrs)),
                     rng,
                 )
@@ -696,18 +733,22 @@ def call_function(
             arg_rng,
         ) from None
     except FunctionError as err:
-        raise fail("Error in function call", f'Call to function "{name}" failed: {err}.', rng) from None
+        raise fail(
+            "Error in function call", f'Call to function "{name}" failed: {err}.', rng
+        ) from None
     except ConversionError as err:
         raise fail(
             "Error in function call", f'Call to function "{name}" failed: {err.text}.', rng
         ) from None
     except (NaNError, OverflowError, RecursionError, MemoryError) as err:
-        raise fail("Error in function call", f'Call to function "{name}" failed: {err}.', rng) from None
+        raise fail(
+            "Error in function call", f'Call to function "{name}" failed: {err}.', rng
+        ) from None
 
 
 __all__ = [
-    "NULL",
     "EMPTY_TUPLE",
+    "NULL",
     "EvalContext",
     "EvalError",
     "call_function",

@@ -13,6 +13,9 @@ import math
 from fractions import Fraction
 
 LITERAL_PREC = 512
+# Go's big.Float keeps binary exponents within ±2**31 (about ±646 million decimal digits);
+# literals beyond ±10**MAX_EXP10 are taken as infinity/zero rather than computed exactly.
+MAX_EXP10 = 100_000
 
 
 class NaNError(ArithmeticError):
@@ -64,6 +67,11 @@ class Number:
             raise ValueError(f"invalid number {text!r}")
         if "_" in t or t.startswith(("0x", "0X", "-0x", "+0x")):
             raise ValueError(f"invalid number {text!r}")
+        exp = t.lower().partition("e")[2]
+        if exp and exp.lstrip("+-").isdigit() and int(exp) > MAX_EXP10:
+            return Number(t.startswith("-"), 0, 0, prec, inf=True)  # beyond any big.Float
+        if exp and exp.lstrip("+-").isdigit() and int(exp) < -MAX_EXP10:
+            return Number(t.startswith("-"), 0, 0, prec)
         value = Number.from_fraction(Fraction(t), prec)
         if t.startswith("-") and value.n == 0:
             return value.neg_()
@@ -261,7 +269,7 @@ def _shortest(n: int, e: int, prec: int) -> tuple[str, int]:
         cands = []
         for c in (low_c, low_c + 1):
             v = c * scale
-            if (lo < v < hi) or (inclusive and (v == lo or v == hi)):
+            if (lo < v < hi) or (inclusive and (v in (lo, hi))):
                 cands.append((abs(v - x), c % 2, c))
         if cands:
             cands.sort()

@@ -122,7 +122,9 @@ def parse_config(text: str, filename: str, sources: Sources | None = None) -> as
     return body
 
 
-def parse_expression(text: str, filename: str = "<value>", sources: Sources | None = None) -> ast.Expr:
+def parse_expression(
+    text: str, filename: str = "<value>", sources: Sources | None = None
+) -> ast.Expr:
     """Parse one expression (a `-var` value, a test case)."""
     if sources is not None:
         sources.add(filename, text)
@@ -178,17 +180,32 @@ _TOKEN_NAMES = {
     "DIR_ENDFOR": "%{ endfor }", "STRIP_RBRACE": '"~}"', "HEREDOC": "a heredoc",
     "INTERP_OPEN": '"${"', "DIR_IF": "%{ if", "DIR_FOR": "%{ for",
 }  # fmt: skip
+_PUNCTUATION = set('+-*/%&|!=<>?:.,()[]{}"~$#')
+
+
+def _guess_type(ch: str) -> str:
+    if ch.isdigit():
+        return "NUMBER"
+    if ch.isalpha() or ch == "_":
+        return "IDENT"
+    return {"=": "EQ", "{": "LBRACE", "}": "RBRACE", "[": "LSQB", "(": "LPAR",
+            '"': "QUOTE"}.get(ch, "OP")  # fmt: skip
+
+
 _EXPR_START = {"NUMBER", "IDENT", "QUOTE", "HEREDOC", "LSQB", "LBRACE", "LPAR", "MINUS", "NOT"}
 
 
 def _describe_token(tok: Token) -> str:
     if tok.type == "_NL":
-        return "the end of the line" if not tok.value.lstrip().startswith(("#", "//")) else (
-            "a comment"
+        return (
+            "the end of the line"
+            if not tok.value.lstrip().startswith(("#", "//"))
+            else ("a comment")
         )
     if tok.type == "$END":
         return "the end of the file"
-    return f'"{tok.value}"' if len(tok.value) < 30 else _TOKEN_NAMES.get(tok.type, tok.type)
+    text = tok.value.split("\n")[0]
+    return f'"{text}"' if len(text) < 30 else f'"{text[:27]}..."'
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagnostic:
@@ -200,7 +217,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
         if ch == "\\":
             return Diagnostic(
                 "Invalid escape sequence",
-                "A backslash must be followed by n, r, t, \", \\, uNNNN or UNNNNNNNN.",
+                'A backslash must be followed by n, r, t, ", \\, uNNNN or UNNNNNNNN.',
                 rng,
             )
         if ch == "<" and text[err.pos_in_stream : err.pos_in_stream + 2] == "<<":
@@ -209,7 +226,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
                 "A heredoc (<<MARKER) must end with its marker alone on a line.",
                 rng,
             )
-        if ch == "%" or ch == "$":
+        if ch in {"%", "$"}:
             return Diagnostic(
                 "Invalid template directive",
                 'A template directive keyword ("if", "for", etc) is expected at the '
@@ -236,6 +253,25 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
             "line it starts; write \\n for a newline or use a heredoc (<<EOF).",
             rng,
         )
+    if tok.type in ("QLIT", "HLIT") and tok.type not in expected:
+        # lark's fallback lexer read free text where no string can be: a heredoc whose
+        # closing marker never comes, a stray character, or an ordinary token out of place.
+        if tok.value.startswith("<<"):
+            return Diagnostic(
+                "Unterminated template string",
+                "A heredoc (<<MARKER) must end with its marker alone on a line.",
+                Range(filename, Pos(line, col), Pos(line, col + 2)),
+            )
+        first = tok.value[0]
+        if not (first.isalnum() or first == "_" or first in _PUNCTUATION):
+            return Diagnostic(
+                "Invalid character",
+                f"This character is not used within the language: {first!r}.",
+                Range(filename, Pos(line, col), Pos(line, col + 1)),
+            )
+        word = re.match(r"[\w-]+|\S", tok.value)
+        tok = Token(_guess_type(first), word.group(0) if word else first)
+        rng = Range(filename, Pos(line, col), Pos(line, col + len(tok.value)))
     if expected & _EXPR_START and len(expected & _EXPR_START) >= 5:
         return Diagnostic(
             "Invalid expression",
@@ -253,7 +289,20 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
         return Diagnostic(
             "Unclosed configuration block",
             "The file ends before a block, bracket or string that was opened is closed; "
-            "look for a missing \"}\", \"]\", \")\" or quote.",
+            'look for a missing "}", "]", ")" or quote.',
+            rng,
+        )
+    if "IDENT" in expected and expected <= {"IDENT", "_NL", "$END", "RBRACE"}:
+        return Diagnostic(
+            "Argument or block definition required",
+            f"An argument (name = value) or a block (name {{ ... }}) is expected here, "
+            f"but found {_describe_token(tok)}.",
+            rng,
+        )
+    if "_NL" in expected and tok.type not in ("_NL", "$END") and "IDENT" not in expected:
+        return Diagnostic(
+            "Missing newline after argument",
+            f"An argument definition must end with a newline, but found {_describe_token(tok)}.",
             rng,
         )
     if "EQ" in expected and "LBRACE" in expected:
@@ -266,8 +315,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
     if expected == {"_NL"} or (tok.type != "_NL" and "_NL" in expected and len(expected) <= 3):
         return Diagnostic(
             "Missing newline after argument",
-            f"An argument definition must end with a newline, but found "
-            f"{_describe_token(tok)}.",
+            f"An argument definition must end with a newline, but found {_describe_token(tok)}.",
             rng,
         )
     if expected & {"RBRACE"} and tok.type == "_NL" and "EQ" not in expected:
@@ -637,11 +685,11 @@ class _Builder:
                 inner = [
                     c
                     for c in part.children
-                    if isinstance(c, Tree)
-                    and c.data.endswith("body")
-                    or isinstance(c, Token)
+                    if (isinstance(c, Tree)
+                    and c.data.endswith("body"))
+                    or (isinstance(c, Token)
                     and c.type in ("DIR_IF", "DIR_FOR", "RBRACE", "STRIP_RBRACE", "DIR_ELSE",
-                                   "DIR_ENDIF", "DIR_ENDFOR", "QLIT", "HLIT")
+                                   "DIR_ENDIF", "DIR_ENDFOR", "QLIT", "HLIT"))
                 ]  # fmt: skip
                 events.extend(self.flatten(inner, heredoc))
         return events
@@ -706,7 +754,9 @@ class _Builder:
                 out.append(self.expr(part.children[1]))
             elif kind == "if":
                 cond = self.expr(part.children[1])
-                bodies = [c for c in part.children if isinstance(c, Tree) and c.data.endswith("body")]
+                bodies = [
+                    c for c in part.children if isinstance(c, Tree) and c.data.endswith("body")
+                ]
                 yes = ast.TemplateExpr(tuple(self.parts(bodies[0].children)), self.rng(part))
                 no = None
                 if len(bodies) > 1:
@@ -768,3 +818,29 @@ def _flush_heredoc(events: list[tuple[str, Any]]) -> None:
         cell.text = cell.text[min_spaces:]
         s = cell.range
         cell.range = Range(s.filename, Pos(s.start.line, s.start.column + min_spaces), s.end)
+
+
+def parse_template(text: str, filename: str, sources: Sources | None = None) -> ast.Expr:
+    """A whole file read as a template (as `templatefile` reads it): literal text with
+    `${...}` and `%{...}` sequences, no escapes but `$${` and `%%{`."""
+    if sources is not None:
+        sources.add(filename, text)
+    try:
+        tree = _lark().parse(text, start="heredoc_body")
+    except UnexpectedInput as err:
+        raise HCLError([_syntax_diagnostic(err, text, filename)], sources) from None
+    except RecursionError:
+        rng = Range(filename, Pos(1, 1), Pos(1, 1))
+        raise HCLError([Diagnostic("Nesting too deep", "The template is nested too deeply.",
+                                   rng)], sources) from None  # fmt: skip
+    builder = _Builder(filename, 0)
+    parts = tree.children
+    events = builder.flatten(parts, heredoc=True)
+    _apply_strip(events)
+    built = builder.parts(parts)
+    if builder.diags:
+        raise HCLError(builder.diags, sources)
+    rng = _whole_file_range(filename, text)
+    if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "h_interp":
+        return ast.TemplateWrap(built[0], rng)
+    return ast.TemplateExpr(tuple(built), rng)
