@@ -101,19 +101,21 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
     _check_min_version(tpl, warn_global)
     inputs = VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars)
     dependencies: dict[str, set[str]] = {}
-    try:
-        variables = resolve_variables(
-            tpl,
-            inputs,
-            env=options.env,
-            init_time=options.init_time,
-            warn=warn_global,
-            dependencies=dependencies,
-        )
-    except MultiError as err:
-        raw = merged_inputs(tpl, inputs)  # -var-file values too (issue 15 item 5)
-        given = [raw.get(n) or "" for n in tpl.sensitive_variables]
-        raise ValidationFailed([("", err.errors)], warnings, Redactor(given)) from None
+    variables: dict[str, str] = {}
+    if tpl.hcl2 is None:  # HCL2: variables were evaluated into the options as it loaded
+        try:
+            variables = resolve_variables(
+                tpl,
+                inputs,
+                env=options.env,
+                init_time=options.init_time,
+                warn=warn_global,
+                dependencies=dependencies,
+            )
+        except MultiError as err:
+            raw = merged_inputs(tpl, inputs)  # -var-file values too (issue 15 item 5)
+            given = [raw.get(n) or "" for n in tpl.sensitive_variables]
+            raise ValidationFailed([("", err.errors)], warnings, Redactor(given)) from None
     tracker = SecretTracker(variables, dependencies, tpl.sensitive_variables)
 
     names, name_errors = _build_names(tpl, variables, options, warn_global, tracker)
@@ -229,7 +231,8 @@ def _redactor(
     tpl: TemplateFile, builds: list[BuildPlan[Any]], tracker: SecretTracker, options: PlanOptions
 ) -> Redactor:
     """What the output must hide (secrets) and leave alone (see kiln.template.taint)."""
-    secrets: list[str] = []
+    # HCL2: the values of sensitive variables and locals, found as the template loaded.
+    secrets: list[str] = list(tpl.hcl2.secrets) if tpl.hcl2 is not None else []
     shown: list[str] = [str(options.cwd), str(tpl.template_dir), str(tpl.path), str(Path.home())]
     shown += [v for k, v in options.env.items() if k in _PATH_VARIABLES]
     names = [b.type for b in tpl.builders]

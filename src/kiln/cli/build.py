@@ -9,13 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiln.cli.args import UsageError, parse_age
-from kiln.cli.common import make_ui, plan_options, print_warnings
+from kiln.cli.common import failure_text, load, make_ui, plan_options, print_warnings
 from kiln.engine.on_error import OnError
 from kiln.engine.options import CheckpointMode, RunOptions
 from kiln.engine.plan import Plan
 from kiln.errors import KilnError
 from kiln.plan import ValidationFailed, make_plan
-from kiln.template.loader import load_template
 from kiln.ui import Ui
 from kiln.ui.redact import active
 
@@ -79,12 +78,12 @@ def run_build(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         if checkpoint == CheckpointMode.OFF:
             raise UsageError("-checkpoint-max-age needs -checkpoint (or KILN_CHECKPOINT=1)")
     ui = make_ui(opts, env)
-    tpl = load_template(opts.template)
+    tpl = load(opts, env)
     try:
         plan = make_plan(tpl, plan_options(opts, env))
     except ValidationFailed as failed:
         print_warnings(ui, failed.warnings)
-        ui.error(failed.format())
+        ui.error(failure_text(tpl, failed))
         return 1
     ui.redact.update(plan.redactor)
     print_warnings(ui, plan.warnings)

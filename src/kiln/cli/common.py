@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiln.cli.args import parse_cli_vars, split_list
-from kiln.plan import PlanOptions
+from kiln.plan import PlanOptions, ValidationFailed
+from kiln.template.loader import TemplateFile, load_template
 from kiln.ui import Redactor, Ui
 from kiln.ui.log import setup_logging
 from kiln.ui.output import colors_wanted
@@ -70,3 +71,29 @@ def _log_start(opts: argparse.Namespace) -> None:
     if template:
         where = "stdin" if template == "-" else str(Path(template).resolve())
         LOG.debug("Template: %s", where)
+
+
+def load(opts: argparse.Namespace, env: Mapping[str, str], *, syntax_only: bool = False) -> TemplateFile:
+    """The template named on the command line: JSON, or HCL2 (a .pkr.hcl/.pkr.json file or a
+    folder), whose variables are evaluated as it loads."""
+    from kiln.template.hcl2.loader import is_hcl2_path, load_hcl2, parse_only
+
+    if not is_hcl2_path(opts.template):
+        return load_template(opts.template)
+    if syntax_only:
+        return parse_only(opts.template)
+    return load_hcl2(
+        opts.template,
+        var_files=[Path(p) for p in getattr(opts, "var_file", [])],
+        cli_vars=parse_cli_vars(getattr(opts, "var", [])),
+        env=env,
+    )
+
+
+def failure_text(tpl: TemplateFile, failed: ValidationFailed) -> str:
+    """The errors, pointed into the files for an HCL2 template."""
+    if tpl.hcl2 is None:
+        return failed.format()
+    from kiln.template.hcl2.report import format_failure
+
+    return format_failure(tpl.hcl2, failed.groups)

@@ -24,6 +24,13 @@ NOTE = (
 
 def run_inspect(opts: argparse.Namespace) -> int:
     ui = make_ui(opts, dict(os.environ))
+    from kiln.template.hcl2.loader import is_hcl2_path
+
+    if is_hcl2_path(opts.template):
+        from kiln.template.hcl2.inspect import inspect_text
+
+        ui.raw(inspect_text(opts.template, dict(os.environ)))
+        return 0
     tpl = load_template(opts.template)
     ui.raw("kiln inspect: JSON template")
     if tpl.description:

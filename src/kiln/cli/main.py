@@ -36,6 +36,7 @@ kiln builds QEMU/KVM machine images from Packer templates.
 Available commands are:
     build       build image(s) from template
     checkpoints list (or prune) the install checkpoints of -checkpoint builds
+    hcl2_upgrade  transform a JSON template into an HCL2 one
     inspect     see components of a template
     validate    check that a template is valid
     version     Prints the kiln version
@@ -178,6 +179,12 @@ def _checkpoints(opts: argparse.Namespace) -> int:
     return run_checkpoints(opts, dict(os.environ))
 
 
+def _hcl2_upgrade(opts: argparse.Namespace) -> int:
+    from kiln.cli.hcl2_upgrade import run_hcl2_upgrade
+
+    return run_hcl2_upgrade(opts)
+
+
 def _build(opts: argparse.Namespace) -> int:
     from kiln.cli.build import run_build
 
@@ -190,6 +197,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": _inspect,
     "build": _build,
     "checkpoints": _checkpoints,
+    "hcl2_upgrade": _hcl2_upgrade,
 }
 
 __all__ = ["GLOBAL_FLAGS", "main"]

@@ -6,14 +6,13 @@ import argparse
 import shutil
 from collections.abc import Mapping
 
-from kiln.cli.common import make_ui, plan_options, print_warnings
+from kiln.cli.common import failure_text, load, make_ui, plan_options, print_warnings
 from kiln.plan import ValidationFailed, make_plan
-from kiln.template.loader import load_template
 
 
 def run_validate(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
     ui = make_ui(opts, env)
-    tpl = load_template(opts.template)
+    tpl = load(opts, env, syntax_only=opts.syntax_only)
     if opts.syntax_only:
         ui.raw("Syntax-only check passed. Everything looks okay.")
         return 0
@@ -21,7 +20,7 @@ def run_validate(opts: argparse.Namespace, env: Mapping[str, str]) -> int:
         plan = make_plan(tpl, plan_options(opts, env))
     except ValidationFailed as failed:
         print_warnings(ui, failed.warnings)
-        ui.error(failed.format())
+        ui.error(failure_text(tpl, failed))
         return 1
     ui.redact.update(plan.redactor)
     warnings = list(plan.warnings)

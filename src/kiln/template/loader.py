@@ -13,12 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from kiln.errors import KilnError, MultiError
 from kiln.jsonkind import json_kind
 from kiln.options.weak import to_str
 from kiln.suggest import did_you_mean
 from kiln.template.jsondup import duplicate_fields
 from kiln.template.jsonfile import JsonLimitError, loads, read_bounded, read_bounded_stream
+
+if TYPE_CHECKING:
+    from kiln.template.hcl2.model import Hcl2Info
 
 ROOT_KEYS = (
     "description",
@@ -92,6 +97,9 @@ class TemplateFile:
     provisioners: list[ProvisionerDef] = field(default_factory=list)
     post_processors: list[list[PostProcessorDef]] = field(default_factory=list)
     error_cleanup_provisioner: ProvisionerDef | None = None
+    # HCL2 templates only: variables already evaluated into the options, the values of
+    # sensitive variables, where each option was written (kiln.template.hcl2.loader).
+    hcl2: Hcl2Info | None = None
 
     @property
     def template_dir(self) -> Path:
@@ -103,8 +111,6 @@ def load_template(path: str | Path) -> TemplateFile:
     p = Path(path)
     if str(path) == "-":  # Packer reads the template from stdin too (template.ParseFile)
         return parse_template(_read_stdin(), p)
-    if p.name.endswith(".pkr.hcl") or p.suffix == ".hcl":
-        raise KilnError(f"{p}: HCL2 templates are not supported by kiln yet; use a JSON template")
     try:
         text = read_bounded(p)
     except JsonLimitError as err:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kiln.options.suggest import closest
+from kiln.suggest import closest
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.convert import ConversionError, convert, unify
 from kiln.template.hcl2.diagnostics import Diagnostic

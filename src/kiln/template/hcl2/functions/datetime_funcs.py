@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
-from kiln.boot.duration import DurationError, parse_go_duration_ns
+from kiln.golang.duration import DurationError, parse_go_duration_ns
 from kiln.template.gotime import RFC3339, format_go, strftime
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
 from kiln.template.hcl2.types import STRING
