@@ -147,7 +147,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             template_dir=str(tpl.template_dir),
             user_variables=variables,
             env_allowed=False,
-            build_name=name,
+            build_name=bdef.build_name or name,
             build_type=bdef.type,
             packer_version=PACKER_COMPAT_VERSION,
             init_time=options.init_time,
@@ -172,7 +172,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             decoded.get(QemuConfig),
             decoded.get(CommConfig),
             PrepareContext(
-                build_name=name,
+                build_name=bdef.build_name or name,
                 force=options.force,
                 cwd=options.cwd,
                 explicit=frozenset(decoded.explicit),

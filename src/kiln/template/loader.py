@@ -55,6 +55,9 @@ class BuilderDef:
     type: str
     name: str
     config: dict[str, object]
+    # HCL2: `{{ build_name }}` and the defaults built on it are the source's name ("debian"),
+    # while the build is shown as "qemu.debian" (Packer's hcl2template does the same).
+    build_name: str = ""
 
 
 @dataclass(slots=True)

@@ -296,7 +296,8 @@ class _Loader:
                 )  # fmt: skip
             info.builders[full] = scope
             tpl.builders.append(
-                BuilderDef(index=len(tpl.builders) + 1, type=ref.type, name=full, config=config)
+                BuilderDef(index=len(tpl.builders) + 1, type=ref.type, name=full, config=config,
+                           build_name=instance)  # fmt: skip
             )
         build_refs = {r: n for r, n in names.items()}
         if build_refs:

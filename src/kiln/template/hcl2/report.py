@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from kiln.template.hcl2.ast import Range
-from kiln.template.hcl2.diagnostics import Diagnostic, format_diagnostic
+from kiln.template.hcl2.diagnostics import Diagnostic, Sources, format_diagnostic
 from kiln.template.hcl2.model import Hcl2Info, Scope
 
 _STEP = re.compile(r"^(provisioner \d+|error-cleanup-provisioner|post-processor \d+(?:\.\d+)?)"
@@ -19,17 +19,34 @@ _STEP = re.compile(r"^(provisioner \d+|error-cleanup-provisioner|post-processor 
 _BUILD_HEADER = re.compile(r'^Error: Failed to prepare build: "(.*)"$')
 
 
-def _locate(message: str, scope: Scope) -> Range:
-    """The attribute a message is about: a quoted option name first, then a bare one."""
-    names = sorted(scope.names, key=len, reverse=True)
-    for name in names:
-        if re.search(rf"""['"]{{1,2}}{re.escape(name)}['"]{{1,2}}""", message):
-            unknown = "unknown" in message.lower() or "unsupported" in message.lower()
-            return scope.names[name] if unknown else scope.values.get(name, scope.names[name])
-    for name in names:
-        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message):
-            return scope.values.get(name, scope.names[name])
+def _locate(message: str, scope: Scope, sources: Sources) -> Range:
+    """The attribute a message is about: the option it names first, else the option whose
+    value holds a word of the message (`sha257`), else the block."""
+    best: tuple[int, str] | None = None
+    for name in scope.names:
+        m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message)
+        if m and (best is None or (m.start(), -len(name)) < (best[0], -len(best[1]))):
+            best = (m.start(), name)
+    if best is not None:
+        name = best[1]
+        unknown = re.search(r"unknown|unsupported|not expected", message, re.I)
+        return scope.names[name] if unknown else scope.values.get(name, scope.names[name])
+    words = set(re.findall(r"[\w./:-]{3,}", message))
+    for name, rng in scope.values.items():
+        text = _text(sources, rng)
+        if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text) for w in words):
+            return rng
     return scope.header
+
+
+def _text(sources: Sources, rng: Range) -> str:
+    lines = sources.texts.get(rng.filename, "").splitlines()[rng.start.line - 1 : rng.end.line]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][rng.start.column - 1 : rng.end.column - 1]
+    return "\n".join([lines[0][rng.start.column - 1 :], *lines[1:-1],
+                      lines[-1][: rng.end.column - 1]])  # fmt: skip
 
 
 def diagnostics_for(
@@ -52,7 +69,7 @@ def diagnostics_for(
             if scope is None:
                 out.append(Diagnostic(summary, error, None))
                 continue
-            out.append(Diagnostic(summary, message, _locate(message, scope)))
+            out.append(Diagnostic(summary, message, _locate(message, scope, info.sources)))
     return out
 
 
