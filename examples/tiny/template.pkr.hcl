@@ -1,0 +1,67 @@
+# The HCL2 twin of template.json: the same build, written as Packer users write templates
+# today. Build it from the repository's root:
+#   kiln build examples/tiny/template.pkr.hcl
+#   kiln build -var output_directory=/tmp/tiny examples/tiny/template.pkr.hcl
+
+packer {
+  required_version = ">= 1.6.0"
+  required_plugins {
+    qemu = {
+      version = ">= 1.0.0"
+      source  = "github.com/hashicorp/qemu"
+    }
+  }
+}
+
+variable "guest_dir" {
+  type        = string
+  default     = "./build/guest"
+  description = "Where guest/build.py put the installer ISO and its SHA256SUMS."
+}
+
+variable "output_directory" {
+  type    = string
+  default = "build/tiny"
+}
+
+variable "root_password" {
+  type      = string
+  default   = "tiny-root-pw"
+  sensitive = true
+}
+
+locals {
+  iso = "${var.guest_dir}/tiny-installer.iso"
+}
+
+source "qemu" "tiny" {
+  iso_url          = local.iso
+  iso_checksum     = "file:${var.guest_dir}/SHA256SUMS"
+  output_directory = var.output_directory
+  vm_name          = "tiny.qcow2"
+  format           = "qcow2"
+  disk_size        = "256M"
+  disk_interface   = "virtio"
+  net_device       = "virtio-net"
+  memory           = 512
+  accelerator      = "tcg"
+  headless         = true
+  http_directory   = "examples/tiny/http"
+  boot_wait        = "1s"
+  boot_command     = ["<wait>install ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]
+  ssh_username     = "root"
+  ssh_password     = var.root_password
+  ssh_timeout      = "5m"
+  shutdown_command = "shutdown -P now"
+}
+
+build {
+  sources = ["source.qemu.tiny"]
+
+  provisioner "shell" {
+    inline = [
+      "echo \"provisioned by $PACKER_BUILDER_TYPE on $(hostname)\" > /root/provisioned",
+      "cat /etc/kiln-marker /root/provisioned",
+    ]
+  }
+}
