@@ -81,8 +81,9 @@ def _context_from_text(text: str, line: int) -> str:
 
 
 def _contains(block: Block, rng: Range) -> bool:
+    """Is `rng` inside the block (its own header counts as its parent's)?"""
     start, end = block.range.start, block.body.range.end
-    return start <= rng.start <= end
+    return start < rng.start <= end
 
 
 def format_diagnostic(diag: Diagnostic, sources: Sources | None) -> str:

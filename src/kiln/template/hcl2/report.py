@@ -15,7 +15,7 @@ from kiln.template.hcl2.diagnostics import Diagnostic, Sources, format_diagnosti
 from kiln.template.hcl2.model import Hcl2Info, Scope
 
 _STEP = re.compile(r"^(provisioner \d+|error-cleanup-provisioner|post-processor \d+(?:\.\d+)?)"
-                   r" \([^)]*\): ")  # fmt: skip
+                   r"(?: \([^)]*\))?: ")  # fmt: skip
 _BUILD_HEADER = re.compile(r'^Error: Failed to prepare build: "(.*)"$')
 
 

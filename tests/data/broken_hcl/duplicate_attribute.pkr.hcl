@@ -1,0 +1,12 @@
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+  cpus         = 1
+  cpus         = 2
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 7:3 | cpus

@@ -1,0 +1,13 @@
+packer {
+  required_version = ">= 9.0.0"
+}
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 2:22 | required_version | 9.0.0

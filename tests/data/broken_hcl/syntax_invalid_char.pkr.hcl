@@ -1,0 +1,11 @@
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+  cpus         = @
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 6:18 | Invalid character

@@ -1,0 +1,3 @@
+source "qemu" "vm" {
+  cpus = 2
+# expect: 3:1 | Unclosed

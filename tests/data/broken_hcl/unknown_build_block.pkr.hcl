@@ -1,0 +1,11 @@
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+}
+build {
+  sources = ["source.qemu.vm"]
+  provisoner "shell" {}
+}
+# expect: 9:3 | in build | provisoner

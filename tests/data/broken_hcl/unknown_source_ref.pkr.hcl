@@ -1,0 +1,10 @@
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+}
+build {
+  sources = ["source.qemu.vn"]
+}
+# expect: 8:14 | qemu.vn

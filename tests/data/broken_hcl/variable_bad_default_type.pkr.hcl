@@ -1,0 +1,14 @@
+variable "n" {
+  type    = number
+  default = "abc"
+}
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 3:13 | number

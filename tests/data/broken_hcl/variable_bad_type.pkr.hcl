@@ -1,0 +1,13 @@
+variable "n" {
+  type = lists(string)
+}
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 2:10 | lists
