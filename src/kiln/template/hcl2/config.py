@@ -273,6 +273,8 @@ def _source_refs(attr: ast.Attribute, diags: list[Diagnostic]) -> list[SourceRef
             isinstance(p, ast.Literal) for p in item.parts
         ):
             text = "".join(str(p.value.v) for p in item.parts if isinstance(p, ast.Literal))
+        elif isinstance(item, ast.Literal) and isinstance(getattr(item.value, "v", None), str):
+            text = str(item.value.v)  # type: ignore[attr-defined]
         elif isinstance(item, ast.ScopeTraversal) and item.root == "source":
             text = ".".join(["source", *(s.name for s in item.steps if isinstance(s, ast.GetAttr))])
         parsed = parse_ref(text) if text is not None else None

@@ -118,6 +118,9 @@ class _Converter:
         self, btype: str, key_tok: Token, value: Any, nlabels: int, labels: tuple[str, ...]
     ) -> list[ast.Block]:
         if len(labels) < nlabels:
+            if isinstance(value, Tree) and value.data == "array":
+                return [b for item in value.children if isinstance(item, Tree)
+                        for b in self.blocks(btype, key_tok, item, nlabels, labels)]  # fmt: skip
             if not (isinstance(value, Tree) and value.data == "object"):
                 self.diags.append(Diagnostic(
                     "Invalid block", f'"{btype}" needs an object keyed by its label(s).',

@@ -283,8 +283,8 @@ class _Loader:
                     "Duplicate build", f'The build "{full}" is defined twice.', ref.range
                 ))  # fmt: skip
                 continue
-            names[ref.ref] = full
             names[f"{ref.type}.{instance}"] = full
+            names.setdefault(ref.ref, full)
             source_val = object_val({"type": string_val(ref.type), "name": string_val(instance)})
             self.source_values[full] = source_val
             scope = Scope(block.range, _context(block))
