@@ -3,14 +3,10 @@
 #   kiln build examples/tiny/template.pkr.hcl
 #   kiln build -var output_directory=/tmp/tiny examples/tiny/template.pkr.hcl
 
+# (Packer 1.7+ templates also list `required_plugins { qemu = {...} }` here; kiln accepts
+# it, Packer 1.6.6 does not, so this example leaves it out.)
 packer {
   required_version = ">= 1.6.0"
-  required_plugins {
-    qemu = {
-      version = ">= 1.0.0"
-      source  = "github.com/hashicorp/qemu"
-    }
-  }
 }
 
 variable "guest_dir" {

@@ -96,9 +96,17 @@ VERBS = {
         CHECKPOINTS_FLAGS,
     ),
     "version": ("Print kiln's version.", ()),
-    "hcl2_upgrade": ("Write TEMPLATE.pkr.hcl, the HCL2 twin of a JSON template.",
-                     (Flag("output-file", "str", "Where to write it (default: "
-                           "TEMPLATE.pkr.hcl).", shown="-output-file=PATH"),)),
+    "hcl2_upgrade": (
+        "Write TEMPLATE.pkr.hcl, the HCL2 twin of a JSON template.",
+        (
+            Flag(
+                "output-file",
+                "str",
+                "Where to write it (default: TEMPLATE.pkr.hcl).",
+                shown="-output-file=PATH",
+            ),
+        ),
+    ),
 }
 TAKES_TEMPLATE = ("build", "validate", "inspect", "hcl2_upgrade")
 CHECKPOINT_ACTIONS = ("list", "prune")

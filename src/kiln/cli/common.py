@@ -73,7 +73,9 @@ def _log_start(opts: argparse.Namespace) -> None:
         LOG.debug("Template: %s", where)
 
 
-def load(opts: argparse.Namespace, env: Mapping[str, str], *, syntax_only: bool = False) -> TemplateFile:
+def load(
+    opts: argparse.Namespace, env: Mapping[str, str], *, syntax_only: bool = False
+) -> TemplateFile:
     """The template named on the command line: JSON, or HCL2 (a .pkr.hcl/.pkr.json file or a
     folder), whose variables are evaluated as it loads."""
     from kiln.template.hcl2.loader import is_hcl2_path, load_hcl2, parse_only

@@ -28,8 +28,14 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def vm_name(tmp: Path, *, var_files: list[Path] | None = None, cli: dict[str, str] | None = None,
-            env: dict[str, str] | None = None, template: Path | None = None) -> object:
+def vm_name(
+    tmp: Path,
+    *,
+    var_files: list[Path] | None = None,
+    cli: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    template: Path | None = None,
+) -> object:
     tpl = load_hcl2(template or tmp, var_files=var_files or [], cli_vars=cli or {},
                     env=env or {})  # fmt: skip
     return tpl.builders[0].config["vm_name"]
@@ -86,7 +92,9 @@ def test_undeclared_cli_variable_is_an_error(tmp_path: Path) -> None:
 
 
 def test_json_syntax_template(tmp_path: Path) -> None:
-    write(tmp_path / "t.pkr.json", """{
+    write(
+        tmp_path / "t.pkr.json",
+        """{
   "variable": {"name": {"type": "string", "default": "from-json"}},
   "source": {"qemu": {"vm": {
     "iso_url": "http://example.com/x.iso",
@@ -98,7 +106,8 @@ def test_json_syntax_template(tmp_path: Path) -> None:
   }}},
   "build": {"sources": ["source.qemu.vm"],
             "provisioner": [{"shell": {"inline": ["echo ${source.name}"]}}]}
-}""")
+}""",
+    )
     tpl = load_hcl2(tmp_path, env={})
     assert tpl.builders[0].config["vm_name"] == "FROM-JSON"
     assert tpl.builders[0].config["qemuargs"] == [["-m", "512M"]]
@@ -106,8 +115,11 @@ def test_json_syntax_template(tmp_path: Path) -> None:
 
 
 def test_json_syntax_errors_point_into_the_file(tmp_path: Path) -> None:
-    write(tmp_path / "t.pkr.json", '{\n  "source": {"qemu": {"vm": {\n    "vm_name": "${nope}"\n}}},'
-          ' "build": {"sources": ["source.qemu.vm"]}}')
+    write(
+        tmp_path / "t.pkr.json",
+        '{\n  "source": {"qemu": {"vm": {\n    "vm_name": "${nope}"\n}}},'
+        ' "build": {"sources": ["source.qemu.vm"]}}',
+    )
     with pytest.raises(HCLError) as info:
         load_hcl2(tmp_path, env={})
     assert "t.pkr.json:3:16" in str(info.value)
@@ -153,7 +165,8 @@ def test_builds_overrides_per_source_values_only_except_and_dynamic(tmp_path: Pa
     write(tmp_path / "t.pkr.hcl", MULTI)
     tpl = load_hcl2(tmp_path, env={})
     assert [(b.name, b.build_name) for b in tpl.builders] == [
-        ("b.qemu.a", "a"), ("b.qemu.second", "second")
+        ("b.qemu.a", "a"),
+        ("b.qemu.second", "second"),
     ]
     assert tpl.builders[1].config["vm_name"] == "renamed"
     first, second = tpl.provisioners

@@ -161,8 +161,8 @@ def _top_block(block: ast.Block, cfg: PackerConfig, diags: list[Diagnostic]) -> 
             diags.append(
                 Diagnostic(
                     "Duplicate source block",
-                    f'This source block has the same builder type and name as a previous '
-                    f'block declared at {prev.range}. Each source must have a unique name per '
+                    f"This source block has the same builder type and name as a previous "
+                    f"block declared at {prev.range}. Each source must have a unique name per "
                     "builder type.",
                     block.range,
                 )

@@ -70,9 +70,7 @@ def load_hcl2(
         raise KilnError(f"Failed to parse template: open {root}: no such file or directory")
     files, auto = template_files(root)
     if not files:
-        raise KilnError(
-            f"Failed to parse template: {root} holds no *.pkr.hcl or *.pkr.json file"
-        )
+        raise KilnError(f"Failed to parse template: {root} holds no *.pkr.hcl or *.pkr.json file")
     base_dir = (root if root.is_dir() else root.parent).resolve()
     sources = Sources()
     diags: list[Diagnostic] = []
@@ -151,8 +149,9 @@ class _Loader:
             info.variables[v.name] = "<sensitive>" if v.sensitive else _show(v.value)
         self.roots = {
             "var": object_val(var_values),
-            "path": object_val({"root": string_val(str(self.base_dir)),
-                                "cwd": string_val(str(self.cwd))}),  # fmt: skip
+            "path": object_val(
+                {"root": string_val(str(self.base_dir)), "cwd": string_val(str(self.cwd))}
+            ),
             "packer": object_val({"version": string_val(PACKER_COMPAT_VERSION)}),
         }
         self.check_packer_blocks()
@@ -220,7 +219,7 @@ class _Loader:
                     self.diags.append(
                         Diagnostic(
                             "Unsupported Packer Core version",
-                            f'This template requires Packer version {value.v}; kiln implements '
+                            f"This template requires Packer version {value.v}; kiln implements "
                             f"Packer {PACKER_COMPAT_VERSION} (with the qemu plugin's newer "
                             "options). Relax required_version if the template works with it.",
                             attr.expr.range,
@@ -240,7 +239,7 @@ class _Loader:
                     self.diags.append(
                         Diagnostic(
                             "Plugin not provided by kiln",
-                            f'kiln provides the qemu builder (and Packer\'s built-in '
+                            f"kiln provides the qemu builder (and Packer's built-in "
                             f'provisioners and post-processors), not the "{plugin.name}" '
                             "plugin; blocks that need it will not work.",
                             plugin.name_range,
@@ -296,8 +295,13 @@ class _Loader:
                 )  # fmt: skip
             info.builders[full] = scope
             tpl.builders.append(
-                BuilderDef(index=len(tpl.builders) + 1, type=ref.type, name=full, config=config,
-                           build_name=instance)  # fmt: skip
+                BuilderDef(
+                    index=len(tpl.builders) + 1,
+                    type=ref.type,
+                    name=full,
+                    config=config,
+                    build_name=instance,
+                )
             )
         build_refs = {r: n for r, n in names.items()}
         if build_refs:
@@ -444,7 +448,8 @@ class _Loader:
                     Diagnostic(
                         f"Unknown source in {key}",
                         f'"{name}" names no source of this build (its sources: '
-                        + ", ".join(sorted({r for r in build_refs if "." in r})) + ")."
+                        + ", ".join(sorted({r for r in build_refs if "." in r}))
+                        + ")."
                         + _did_you_mean(ref, list(build_refs)),
                         rng,
                     )

@@ -32,7 +32,7 @@ def _locate(message: str, scope: Scope, sources: Sources) -> Range:
         unknown = re.search(r"unknown|unsupported|not expected", message, re.I)
         return scope.names[name] if unknown else scope.values.get(name, scope.names[name])
     words = set(re.findall(r"[\w./:-]{3,}", message))
-    for name, rng in scope.values.items():
+    for rng in scope.values.values():
         text = _text(sources, rng)
         if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text) for w in words):
             return rng

@@ -13,7 +13,6 @@ from kiln.template.hcl2 import ast
 from kiln.template.hcl2.convert import ConversionError, convert
 from kiln.template.hcl2.diagnostics import Diagnostic, Sources
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
-from kiln.template.hcl2.function import Function
 from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.parser import parse_config, parse_expression
 from kiln.template.hcl2.typeexpr import TypeExprError, type_from_expr
@@ -68,7 +67,8 @@ def declare(
 
 def _no_variables_here(err: EvalError) -> list[Diagnostic]:
     result = []
-    for d in err.diagnostics:
+    for diag in err.diagnostics:
+        d = diag
         if d.summary == "Unknown variable":
             d = Diagnostic(
                 "Variables not allowed",
@@ -218,7 +218,7 @@ def _set_from_string(var: Variable, text: str, where: str, diags: list[Diagnosti
             Diagnostic(
                 "Invalid value for variable",
                 f'{where}: the value for "{var.name}" ({type_string(var.type)}) must be an HCL '
-                f"expression such as [\"a\", \"b\"] or {{k = 1}}: {str(err).splitlines()[0]}",
+                f'expression such as ["a", "b"] or {{k = 1}}: {str(err).splitlines()[0]}',
                 var.range,
             )
         )
@@ -258,7 +258,9 @@ def _read_var_file(
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            rng = ast.Range(name, ast.Pos(err.lineno, err.colno), ast.Pos(err.lineno, err.colno + 1))
+            rng = ast.Range(
+                name, ast.Pos(err.lineno, err.colno), ast.Pos(err.lineno, err.colno + 1)
+            )
             sources.add(name, text)
             diags.append(Diagnostic("Invalid JSON in variable file", err.msg, rng))
             return

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import regex
+from functools import cache
+from typing import Any
 
 from kiln.template.hcl2.function import ArgError
 from kiln.template.hcl2.numbers import Number
 from kiln.template.hcl2.values import Value
 
-_GRAPHEME = regex.compile(r"\X")
+@cache
+def _grapheme() -> Any:
+    import regex  # only when a function counts characters (it takes ~40 ms to import)
+
+    return regex.compile(r"\X")
 
 
 def graphemes(s: str) -> list[str]:
     """User-perceived characters, as cty counts them (textseg grapheme clusters)."""
-    return _GRAPHEME.findall(s)
+    if s.isascii() and "\r\n" not in s:
+        return list(s)
+    found: list[str] = _grapheme().findall(s)
+    return found
 
 
 def whole(args: Sequence[Value], i: int, what: str = "") -> int:

@@ -6,8 +6,6 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 
-import bcrypt as _bcrypt
-
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
 from kiln.template.hcl2.functions._util import whole
 from kiln.template.hcl2.types import NUMBER, STRING
@@ -33,6 +31,8 @@ def _bcrypt_fn(a: Sequence[Value]) -> Value:
     data = a[0].as_str().encode()
     if len(data) > 72:
         data = data[:72]  # Go's bcrypt of this era silently uses the first 72 bytes
+    import bcrypt as _bcrypt
+
     hashed = _bcrypt.hashpw(data, _bcrypt.gensalt(rounds=cost, prefix=b"2a"))
     return string_val(hashed.decode())
 
@@ -78,11 +78,13 @@ def _rsadecrypt(a: Sequence[Value]) -> Value:
     try:
         data = base64.b64decode(a[0].as_str(), validate=True)
     except (binascii.Error, ValueError):
-        raise ArgError(0, "failed to decode input \"cipher text\": illegal base64 data") from None
+        raise ArgError(0, 'failed to decode input "cipher text": illegal base64 data') from None
     try:
         key = serialization.load_pem_private_key(a[1].as_str().encode(), password=None)
     except (ValueError, TypeError):
-        raise ArgError(1, "failed to parse key: the key is not a valid PEM RSA private key") from None
+        raise ArgError(
+            1, "failed to parse key: the key is not a valid PEM RSA private key"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ArgError(1, "failed to parse key: not an RSA private key")
     try:

@@ -10,9 +10,8 @@ import io
 import json
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
-
-import yaml
 
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
 from kiln.template.hcl2.functions.strings import go_json_string
@@ -146,48 +145,51 @@ def _jsondecode(a: Sequence[Value]) -> Value:
 # --- YAML ---------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 like go-yaml, but timestamps stay strings (as go-cty-yaml keeps them)."""
+@cache
+def _loader() -> Any:
+    """YAML 1.1 like go-yaml, with go-cty-yaml's choices (built on first use: PyYAML takes
+    ~60 ms to import)."""
+    import yaml
 
+    class Loader(yaml.SafeLoader):
+        pass
 
-def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    """go-cty-yaml turns a YAML timestamp into an RFC 3339 string (UTC when unzoned)."""
-    import datetime as dt
+    def construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+        if text.lower() in (".inf", "+.inf", "-.inf", ".nan"):
+            raise ValueError(f"cannot represent {text} as a number")
+        return _Num(text)
 
-    value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    text = value.isoformat()
-    if value.microsecond:
+    def construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+        if not re.fullmatch(r"[-+]?[0-9][0-9_]*", text):
+            return text  # go-cty-yaml keeps 0x1F, 0o17, 1:30 as strings
+        return _Num(str(int(text.replace("_", ""))))
+
+    def construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        """go-cty-yaml turns a timestamp into an RFC 3339 string (UTC when unzoned)."""
+        import datetime as dt
+
+        value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        elif value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
         text = value.replace(microsecond=0).isoformat()
-    return text.replace("+00:00", "Z")
+        return text.replace("+00:00", "Z")
 
-
-def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
-    if text.lower() in (".inf", "+.inf", "-.inf", ".nan"):
-        raise ValueError(f"cannot represent {text} as a number")
-    return _Num(text)
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    if not re.fullmatch(r"[-+]?[0-9][0-9_]*", text):
-        return text  # go-cty-yaml keeps 0x1F, 0o17, 1:30 as strings
-    return _Num(str(int(text.replace("_", ""))))
-
-
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
+    return Loader
 
 
 @fn(Param("src", STRING))
 def _yamldecode(a: Sequence[Value]) -> Value:
+    import yaml
+
     try:
-        docs = list(yaml.load_all(a[0].as_str(), Loader=_Loader))
+        docs = list(yaml.load_all(a[0].as_str(), Loader=_loader()))  # noqa: S506
     except yaml.YAMLError as err:
         raise FunctionError(f"on line {_yaml_line(err)}: {_yaml_problem(err)}") from None
     except (ValueError, RecursionError) as err:
@@ -199,12 +201,12 @@ def _yamldecode(a: Sequence[Value]) -> Value:
     return _from_yaml(docs[0])
 
 
-def _yaml_line(err: yaml.YAMLError) -> int:
+def _yaml_line(err: Any) -> int:
     mark = getattr(err, "problem_mark", None)
     return mark.line + 1 if mark is not None else 1
 
 
-def _yaml_problem(err: yaml.YAMLError) -> str:
+def _yaml_problem(err: Any) -> str:
     return str(getattr(err, "problem", None) or err)
 
 

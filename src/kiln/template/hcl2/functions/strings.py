@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-
-import re2
+from typing import Any
 
 from kiln.template.functions import go_lower, go_upper
 from kiln.template.hcl2 import gobig
@@ -178,14 +177,16 @@ def _join(a: Sequence[Value]) -> Value:
 # --- regular expressions (RE2, as Go's regexp) ------------------------------------------------
 
 
-def _compile(pattern: str, index: int = 0) -> re2._Regexp:
+def _compile(pattern: str, index: int = 0) -> Any:
+    import re2  # RE2, as Go's regexp (imported when a template uses a regex function)
+
     try:
         return re2.compile(pattern)
     except re2.error as err:
         raise ArgError(index, f"error parsing regexp: {err}") from None
 
 
-def _result_shape(rx: re2._Regexp) -> tuple[str, list[str]]:
+def _result_shape(rx: Any) -> tuple[str, list[str]]:
     names = [""] * rx.groups
     for name, i in rx.groupindex.items():
         names[i - 1] = name
@@ -198,7 +199,7 @@ def _result_shape(rx: re2._Regexp) -> tuple[str, list[str]]:
     return ("tuple" if unnamed else "object"), names
 
 
-def _match_value(m: re2._Match, shape: str, names: list[str]) -> Value:
+def _match_value(m: Any, shape: str, names: list[str]) -> Value:
     if shape == "string":
         return string_val(m.group(0))
     vals = [string_val(g) if g is not None else null_of(STRING) for g in m.groups()]
@@ -228,7 +229,7 @@ def _regexall(a: Sequence[Value]) -> Value:
     return Value(list_of(matches[0].type), tuple(matches))
 
 
-def _find_all(rx: re2._Regexp, s: str) -> list[re2._Match]:
+def _find_all(rx: Any, s: str) -> list[Any]:
     """Go's FindAll: non-overlapping, and no empty match right after a previous match."""
     out = []
     pos = 0
@@ -250,7 +251,7 @@ def _find_all(rx: re2._Regexp, s: str) -> list[re2._Match]:
 _EXPAND = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
 
-def _expand(template: str, m: re2._Match, rx: re2._Regexp) -> str:
+def _expand(template: str, m: Any, rx: Any) -> str:
     """Go's Regexp.Expand: $1, ${1}, $name, ${name}; $$ is a literal $."""
 
     def group(name: str) -> str:
