@@ -64,7 +64,7 @@ def _cidrsubnet(a: Sequence[Value]) -> Value:
 @fn(Param("prefix", STRING), variadic=Param("newbits", NUMBER))
 def _cidrsubnets(a: Sequence[Value]) -> Value:
     net = _network(a)
-    out = []
+    out: list[Value] = []
     current = int(net.network_address)
     end = int(net.broadcast_address)
     for i in range(1, len(a)):
