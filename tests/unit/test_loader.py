@@ -94,13 +94,16 @@ def test_minimal_template() -> None:
     assert tpl.error_cleanup_provisioner is None  # type: ignore[attr-defined]
 
 
-def test_hcl2_is_not_supported_yet(tmp_path: Path) -> None:
-    for name in ("debian.pkr.hcl", "vars.hcl"):
-        with pytest.raises(KilnError) as err:
-            load_template(tmp_path / name)
-        assert str(err.value) == (
-            f"{tmp_path / name}: HCL2 templates are not supported by kiln yet; use a JSON template"
-        )
+def test_hcl2_templates_go_to_the_hcl2_loader(tmp_path: Path) -> None:
+    (tmp_path / "debian.pkr.hcl").write_text(
+        'source "qemu" "debian" {\n  iso_url = "x.iso"\n}\n'
+        'build {\n  sources = ["source.qemu.debian"]\n}\n'
+    )
+    tpl = load_template(tmp_path / "debian.pkr.hcl")
+    assert [(b.name, b.build_name) for b in tpl.builders] == [("qemu.debian", "debian")]
+    assert tpl.builders[0].config == {"iso_url": "x.iso"}
+    with pytest.raises(KilnError, match="no such file"):
+        load_template(tmp_path / "vars.hcl")
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -114,8 +117,8 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_directory(tmp_path: Path) -> None:
     with pytest.raises(KilnError) as err:
         load_template(tmp_path)
-    assert str(err.value) == (
-        f"Failed to parse template: {tmp_path} is a directory, not a template"
+    assert str(err.value) == (  # a folder is an HCL2 template, as in Packer
+        f"Failed to parse template: {tmp_path} holds no *.pkr.hcl or *.pkr.json file"
     )
 
 

@@ -109,10 +109,17 @@ class TemplateFile:
 
 
 def load_template(path: str | Path) -> TemplateFile:
-    """Read and shape-check a JSON template; raise `KilnError`/`MultiError` on problems."""
+    """Read and shape-check a JSON template; raise `KilnError`/`MultiError` on problems.
+
+    An HCL2 template (`.pkr.hcl`, `.pkr.json`, a folder) goes to the HCL2 loader, with the
+    variables of the environment only (the CLI passes -var and -var-file to it itself)."""
     p = Path(path)
     if str(path) == "-":  # Packer reads the template from stdin too (template.ParseFile)
         return parse_template(_read_stdin(), p)
+    if p.is_dir() or p.name.endswith((".pkr.hcl", ".pkr.json")) or p.suffix == ".hcl":
+        from kiln.template.hcl2.loader import load_hcl2
+
+        return load_hcl2(p)
     try:
         text = read_bounded(p)
     except JsonLimitError as err:

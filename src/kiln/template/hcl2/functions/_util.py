@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from functools import cache
 from typing import Any
 
 from kiln.template.hcl2.function import ArgError
 from kiln.template.hcl2.numbers import Number
 from kiln.template.hcl2.values import Value
+
 
 @cache
 def _grapheme() -> Any:

@@ -189,7 +189,7 @@ def _yamldecode(a: Sequence[Value]) -> Value:
     import yaml
 
     try:
-        docs = list(yaml.load_all(a[0].as_str(), Loader=_loader()))  # noqa: S506
+        docs = list(yaml.load_all(a[0].as_str(), Loader=_loader()))
     except yaml.YAMLError as err:
         raise FunctionError(f"on line {_yaml_line(err)}: {_yaml_problem(err)}") from None
     except (ValueError, RecursionError) as err:
