@@ -274,7 +274,7 @@ def _source_refs(attr: ast.Attribute, diags: list[Diagnostic]) -> list[SourceRef
         ):
             text = "".join(str(p.value.v) for p in item.parts if isinstance(p, ast.Literal))
         elif isinstance(item, ast.Literal) and isinstance(getattr(item.value, "v", None), str):
-            text = str(item.value.v)  # type: ignore[attr-defined]
+            text = str(getattr(item.value, "v", ""))
         elif isinstance(item, ast.ScopeTraversal) and item.root == "source":
             text = ".".join(["source", *(s.name for s in item.steps if isinstance(s, ast.GetAttr))])
         parsed = parse_ref(text) if text is not None else None

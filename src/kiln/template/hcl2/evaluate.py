@@ -63,7 +63,7 @@ class EvalContext:
             functions if functions is not None else (parent.functions if parent else {})
         )
         self.parent = parent
-        self.unknown_function_hint = unknown_function_hint or (
+        self.unknown_function_hint: Callable[[str], str] | None = unknown_function_hint or (
             parent.unknown_function_hint if parent else None
         )
 

@@ -313,7 +313,7 @@ class _Loader:
         if build.error_cleanup is not None:
             self.add_provisioner(build.error_cleanup, {}, build, build_refs, tpl, info,
                                  cleanup=True)  # fmt: skip
-        chains = []
+        chains: list[list[tuple[ast.Block, dict[str, Value]]]] = []
         for chain in build.post_processors:
             chains.append([(b, {}) for b in chain])
         for block, extra in self.expand(build.provisioners, "post-processor", only_dynamic=True):
@@ -575,7 +575,7 @@ class _Loader:
                 if not mine:
                     continue
                 config = cfgs[mine[0]]
-                name = config.get("name")
+                pp_name = config.get("name")
                 members.append(
                     PostProcessorDef(
                         index=len(tpl.post_processors) + 1,
@@ -584,7 +584,7 @@ class _Loader:
                                 if k not in POST_PROCESSOR_COMMON},
                         only=mine,
                         keep_input_artifact=config.get("keep_input_artifact"),
-                        name=name if isinstance(name, str) else "",
+                        name=pp_name if isinstance(pp_name, str) else "",
                         where=where,
                     )
                 )  # fmt: skip

@@ -578,7 +578,7 @@ class _Builder:
             end = self.rng(op).end
             rng = Range(self.filename, start, end)
             if op.data in ("attr_splat", "full_splat"):
-                allowed = ("get_attr", "legacy_index")
+                allowed: tuple[str, ...] = ("get_attr", "legacy_index")
                 if op.data == "full_splat":
                     allowed = ("get_attr", "legacy_index", "index", "attr_splat", "full_splat")
                 j = i + 1

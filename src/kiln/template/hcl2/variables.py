@@ -170,11 +170,11 @@ def assign(
     for path in [*inputs.auto_files, *inputs.var_files]:
         _read_var_file(path, variables, sources, diags)
     for name, text in inputs.cli_vars.items():
-        var = variables.get(name)
-        if var is None:
+        target = variables.get(name)
+        if target is None:
             diags.append(_undeclared(name, "-var", None, variables))
             continue
-        _set_from_string(var, text, f"-var {name}", diags)
+        _set_from_string(target, text, f"-var {name}", diags)
     for var in variables.values():
         if var.value is None:
             diags.append(

@@ -341,7 +341,7 @@ def _range(a: Sequence[Value]) -> Value:
                        "limit")  # fmt: skip
     if not down and start.compare(limit) > 0:
         raise ArgError(0, "for a positive step, the start must be less than or equal to the limit")
-    out = []
+    out: list[Value] = []
     cur = start
     while (cur.compare(limit) > 0) if down else (cur.compare(limit) < 0):
         if len(out) >= 1024:

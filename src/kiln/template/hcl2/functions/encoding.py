@@ -155,13 +155,13 @@ def _loader() -> Any:
         pass
 
     def construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+        text = str(loader.construct_scalar(node)).replace("_", "")
         if text.lower() in (".inf", "+.inf", "-.inf", ".nan"):
             raise ValueError(f"cannot represent {text} as a number")
         return _Num(text)
 
     def construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+        text = str(loader.construct_scalar(node))
         if not re.fullmatch(r"[-+]?[0-9][0-9_]*", text):
             return text  # go-cty-yaml keeps 0x1F, 0o17, 1:30 as strings
         return _Num(str(int(text.replace("_", ""))))
@@ -170,7 +170,7 @@ def _loader() -> Any:
         """go-cty-yaml turns a timestamp into an RFC 3339 string (UTC when unzoned)."""
         import datetime as dt
 
-        value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+        value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
         if not isinstance(value, dt.datetime):
             value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
         elif value.tzinfo is None:

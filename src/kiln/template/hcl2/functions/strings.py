@@ -12,7 +12,7 @@ from kiln.template.hcl2 import gobig
 from kiln.template.hcl2.convert import ConversionError, convert
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
 from kiln.template.hcl2.functions._util import graphemes, whole
-from kiln.template.hcl2.types import BOOL, DYNAMIC, NUMBER, STRING, list_of
+from kiln.template.hcl2.types import BOOL, DYNAMIC, NUMBER, STRING, Type, list_of
 from kiln.template.hcl2.values import (
     Value,
     bool_val,
@@ -384,9 +384,9 @@ def _format_verb(
             f'unsupported value for "{raw}" at {offset}: null value cannot be formatted'
         )
 
-    def convert_to(t: object) -> Value:
+    def convert_to(t: Type) -> Value:
         try:
-            return convert(arg, t)  # type: ignore[arg-type]
+            return convert(arg, t)
         except ConversionError as err:
             raise FunctionError(f'unsupported value for "{raw}" at {offset}: {err.text}') from None
 
