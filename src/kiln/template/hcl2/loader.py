@@ -71,7 +71,10 @@ def load_hcl2(
     files, auto = template_files(root)
     if not files:
         raise KilnError(f"Failed to parse template: {root} holds no *.pkr.hcl or *.pkr.json file")
-    base_dir = (root if root.is_dir() else root.parent).resolve()
+    # path.root is the folder as the user named it (Packer's Basedir: the argument, or
+    # filepath.Dir of a file, so "." for "t.pkr.hcl"); file functions resolve against it.
+    root_dir = root if root.is_dir() else root.parent
+    base_dir = root_dir.resolve()
     sources = Sources()
     diags: list[Diagnostic] = []
     bodies = []
@@ -82,7 +85,7 @@ def load_hcl2(
     if diags:
         raise HCLError(diags, sources)
     cfg = decode(bodies, diags)
-    loader = _Loader(cfg, base_dir, cwd, env, sources, diags)
+    loader = _Loader(cfg, base_dir, cwd, env, sources, diags, path_root=root_dir.as_posix())
     variables = declare(cfg.variables, cfg.variable_attrs, base_dir, env, diags)
     assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, diags)
     validate_variables(variables, base_dir, diags)
@@ -119,9 +122,12 @@ class _Loader:
         env: Mapping[str, str],
         sources: Sources,
         diags: list[Diagnostic],
+        *,
+        path_root: str,
     ) -> None:
         self.cfg = cfg
         self.base_dir = base_dir
+        self.path_root = path_root
         self.cwd = cwd
         self.env = env
         self.sources = sources
@@ -150,7 +156,7 @@ class _Loader:
         self.roots = {
             "var": object_val(var_values),
             "path": object_val(
-                {"root": string_val(str(self.base_dir)), "cwd": string_val(str(self.cwd))}
+                {"root": string_val(self.path_root), "cwd": string_val(self.cwd.as_posix())}
             ),
             "packer": object_val({"version": string_val(PACKER_COMPAT_VERSION)}),
         }
