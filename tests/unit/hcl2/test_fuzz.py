@@ -1,14 +1,25 @@
-"""Hypothesis fuzzing of the HCL2 parser and evaluator: whatever the input, the answer is a
-value or an HCL diagnostic — never a traceback, never a hang (the deadline)."""
+"""Hypothesis fuzzing of the HCL2 parser, evaluator and loader: whatever the input, the answer
+is a value or an HCL diagnostic — never a traceback, never a hang.
+
+The budget is fixed: `max_examples` per test, a per-example deadline (hypothesis reports a
+slow example), and a pytest timeout per test that stops a real hang (hypothesis cannot
+interrupt one)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiln.errors import KilnError
+from kiln.plan import PlanOptions, make_plan
 from kiln.template.hcl2.diagnostics import HCLError, Sources, format_diagnostic
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
+from kiln.template.hcl2.loader import load_hcl2
 from kiln.template.hcl2.parser import parse_config, parse_expression
 from kiln.template.hcl2.values import from_python
 
@@ -29,6 +40,8 @@ TOKENS = [
 token_text = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 any_text = st.text(max_size=200)
 FAST = settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+# Every test here together stays within a few seconds; a hang fails the test at this bound.
+pytestmark = pytest.mark.timeout(120)
 
 
 def _check_config(text: str) -> None:
@@ -104,3 +117,47 @@ well_formed = st.recursive(ATOMS, _expr, max_leaves=12)
 @given(well_formed)
 def test_evaluator_never_crashes_on_well_formed_expressions(text: str) -> None:
     _check_expression(text)
+
+
+TEMPLATE = """
+variable "v" {
+  default = %s
+}
+locals {
+  l = %s
+}
+source "qemu" "vm" {
+  iso_url      = "x.iso"
+  iso_checksum = "none"
+  communicator = "none"
+  vm_name      = %s
+}
+build {
+  sources = ["source.qemu.vm"]
+  provisioner "shell-local" {
+    inline = [%s]
+  }
+}
+"""
+EXPRS = st.one_of(well_formed, token_text, st.sampled_from(["var.v", "local.l", "source.name"]))
+LOADER = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+
+
+@LOADER
+@given(st.tuples(EXPRS, EXPRS, EXPRS, EXPRS))
+def test_loader_never_crashes_on_fuzzed_attributes(exprs: tuple[str, str, str, str]) -> None:
+    """A whole template (variable default, local, source option, provisioner) loaded and
+    planned: a template, or errors pointing into the file — never a traceback."""
+    with TemporaryDirectory(prefix="kiln-hcl2-fuzz-") as scratch:
+        folder = Path(scratch)
+        (folder / "t.pkr.hcl").write_text(TEMPLATE % exprs)
+        try:
+            tpl = load_hcl2(folder, env={}, cwd=folder)
+            make_plan(tpl, PlanOptions(cwd=folder, env={}))
+        except HCLError as err:
+            assert err.diagnostics
+            for d in err.diagnostics:
+                if d.subject is not None:
+                    assert d.subject.filename.endswith("t.pkr.hcl")
+        except KilnError as err:
+            assert str(err)
