@@ -55,8 +55,11 @@ build {
   sources = ["source.qemu.tiny"]
 
   provisioner "shell" {
+    # `{{ .Vars }}` and `{{ .Path }}` are filled in by the provisioner as it runs, as in JSON.
+    environment_vars = ["SOURCE_NAME=${source.name}"]
+    execute_command  = "chmod +x {{ .Path }}; {{ .Vars }} sh '{{ .Path }}'"
     inline = [
-      "echo \"provisioned by $PACKER_BUILDER_TYPE on $(hostname)\" > /root/provisioned",
+      "echo \"provisioned by $PACKER_BUILDER_TYPE ($SOURCE_NAME) on $(hostname)\" > /root/provisioned",
       "cat /etc/kiln-marker /root/provisioned",
     ]
   }

@@ -39,7 +39,8 @@ def test_hcl2_example_builds_end_to_end(
     image = out / "tiny.qcow2"
     assert image_info(image)["format"] == "qcow2"
     provisioned = read_guest_file(image, "/root/provisioned", tmp_path)
-    assert provisioned.startswith("provisioned by qemu on ")
+    # {{ .Vars }} in the HCL execute_command carried ${source.name} and PACKER_BUILDER_TYPE.
+    assert provisioned.startswith("provisioned by qemu (tiny) on ")
     assert read_guest_file(image, "/etc/kiln-marker", tmp_path).strip() == (
         "built-from-examples/tiny"
     )
