@@ -42,7 +42,7 @@ Available commands are:
     version     Prints the kiln version
 
 Packer commands kiln does not have (run one to see what to use instead):
-    console, fix, fmt, hcl2_upgrade
+    console, fix, fmt
 
 Flags take one or two dashes (-force, --force); run `kiln help <command>` or
 `kiln <command> -h` for a command's flags. -machine-readable may come before the command.
@@ -61,12 +61,9 @@ NOT_IN_KILN = {
         "form; to rewrite the file itself, use `packer fix TEMPLATE > new.json`."
     ),
     "fmt": (
-        "kiln has no `fmt`: it formats HCL2 (.pkr.hcl) files, and kiln reads JSON templates. "
-        "To tidy a JSON template, use `python3 -m json.tool --indent 2 TEMPLATE`."
-    ),
-    "hcl2_upgrade": (
-        "kiln has no `hcl2_upgrade` yet: kiln reads JSON templates only, so keep the JSON "
-        "template (`packer hcl2_upgrade` writes an HCL2 file kiln cannot read yet)."
+        "kiln has no `fmt` (Packer's formatter of HCL2 files; kiln reads them, it does not "
+        "rewrite them): use `packer fmt`. To tidy a JSON template, use "
+        "`python3 -m json.tool --indent 2 TEMPLATE`."
     ),
 }
 

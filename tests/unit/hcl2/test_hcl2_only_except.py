@@ -70,7 +70,8 @@ def test_a_pattern_matching_no_build_names_the_builds(
     template: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", "-only=deb.qemu.x", str(template)]) == 1
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.out + captured.err
     assert "-only=deb.qemu.x: no build matches it" in err
     assert "deb.qemu.a, deb.qemu.b, qemu.b" in err
     assert 'did you mean "deb.qemu.b"?' in err
