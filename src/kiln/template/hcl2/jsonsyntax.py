@@ -198,7 +198,7 @@ def _relocate(expr: Any, rng: Range) -> Any:
     """Give every node of a template parsed from a JSON string the string's range."""
     if isinstance(expr, Range):
         return rng
-    if isinstance(expr, tuple) and not isinstance(expr, Pos | str):
-        items = [_relocate(x, rng) for x in expr]
-        return type(expr)(*items) if hasattr(expr, "_fields") else tuple(items)
-    return expr
+    items = [_relocate(x, rng) for x in ast.children(expr)]
+    if isinstance(expr, tuple):
+        return tuple(items) if items else expr
+    return type(expr)(*items) if items else expr

@@ -16,12 +16,8 @@ def traversals(expr: object) -> Iterator[ast.ScopeTraversal]:
             if isinstance(step, ast.Index):
                 yield from traversals(step.key)
         return
-    if isinstance(expr, ast.Range | ast.Pos | str):
-        return
-    if isinstance(expr, tuple):
-        for item in expr:
-            if isinstance(item, tuple):
-                yield from traversals(item)
+    for item in ast.children(expr):
+        yield from traversals(item)
 
 
 def references(expr: object, root: str) -> list[tuple[str, ast.Range]]:

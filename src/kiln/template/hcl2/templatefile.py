@@ -19,10 +19,8 @@ _IDENT = re.compile(r"[^\W\d][\w-]*\Z")
 def _references(expr: object, out: list[tuple[str, ast.Range]]) -> None:
     if isinstance(expr, ast.ScopeTraversal):
         out.append((expr.root, expr.range))
-    if isinstance(expr, tuple):
-        for item in expr:
-            if isinstance(item, tuple):
-                _references(item, out)
+    for item in ast.children(expr):
+        _references(item, out)
 
 
 def render_template_file(
@@ -71,9 +69,7 @@ def _is_iterator(expr: object, name: str) -> bool:
         expr.value_var,
     ):
         return True
-    if isinstance(expr, tuple):
-        return any(_is_iterator(item, name) for item in expr if isinstance(item, tuple))
-    return False
+    return any(_is_iterator(item, name) for item in ast.children(expr))
 
 
 def _first(err: HCLError) -> str:
