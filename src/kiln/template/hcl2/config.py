@@ -272,7 +272,9 @@ def _source_refs(attr: ast.Attribute, diags: list[Diagnostic]) -> list[SourceRef
         if isinstance(item, ast.TemplateExpr) and all(
             isinstance(p, ast.Literal) for p in item.parts
         ):
-            text = "".join(str(p.value.v) for p in item.parts if isinstance(p, ast.Literal))
+            text = "".join(
+                str(getattr(p.value, "v", "")) for p in item.parts if isinstance(p, ast.Literal)
+            )
         elif isinstance(item, ast.Literal) and isinstance(getattr(item.value, "v", None), str):
             text = str(getattr(item.value, "v", ""))
         elif isinstance(item, ast.ScopeTraversal) and item.root == "source":

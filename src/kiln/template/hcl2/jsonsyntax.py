@@ -191,7 +191,8 @@ class _Converter:
         except HCLError as err:
             self.diags.extend(d._replace(subject=rng) for d in err.diagnostics)
             return ast.Literal(string_val(text), rng)
-        return _relocate(expr, rng)
+        relocated: ast.Expr = _relocate(expr, rng)
+        return relocated
 
 
 def _relocate(expr: Any, rng: Range) -> Any:

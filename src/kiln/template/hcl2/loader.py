@@ -324,8 +324,8 @@ class _Loader:
             chains.append([(b, {}) for b in chain])
         for block, extra in self.expand(build.provisioners, "post-processor", only_dynamic=True):
             chains.append([(block, extra)])
-        for chain in chains:
-            self.add_chain(chain, build, build_refs, tpl, info)
+        for steps in chains:
+            self.add_chain(steps, build, build_refs, tpl, info)
 
     def expand(
         self, blocks: list[ast.Block], kind: str, only_dynamic: bool = False

@@ -212,7 +212,8 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
     line = err.line if isinstance(err.line, int) and err.line > 0 else text.count("\n") + 1
     col = err.column if isinstance(err.column, int) and err.column > 0 else 1
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream if err.pos_in_stream is not None else len(text)
+        ch = text[pos] if pos < len(text) else ""
         rng = Range(filename, Pos(line, col), Pos(line, col + 1))
         if ch == "\\":
             return Diagnostic(
@@ -220,7 +221,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
                 'A backslash must be followed by n, r, t, ", \\, uNNNN or UNNNNNNNN.',
                 rng,
             )
-        if ch == "<" and text[err.pos_in_stream : err.pos_in_stream + 2] == "<<":
+        if ch == "<" and text[pos : pos + 2] == "<<":
             return Diagnostic(
                 "Unterminated template string",
                 "A heredoc (<<MARKER) must end with its marker alone on a line.",
@@ -449,7 +450,11 @@ class _Builder:
         if isinstance(expr, ast.TemplateExpr) and all(
             isinstance(p, ast.Literal) for p in expr.parts
         ):
-            return "".join(str(p.value.v) for p in expr.parts if isinstance(p.value, Value))
+            return "".join(
+                str(p.value.v)
+                for p in expr.parts
+                if isinstance(p, ast.Literal) and isinstance(p.value, Value)
+            )
         self.error(
             "Invalid string literal",
             f"Template sequences (${{...}}, %{{...}}) are not allowed in {where}.",
@@ -517,7 +522,11 @@ class _Builder:
                 if isinstance(key, ast.ScopeTraversal) and not key.steps:
                     bare = key.root
                     key = ast.Literal(string_val(key.root), key.range)
-                elif isinstance(key, ast.Literal) and key_tree.data == "variable":
+                elif (
+                    isinstance(key, ast.Literal)
+                    and isinstance(key_tree, Tree)
+                    and key_tree.data == "variable"
+                ):
                     bare = str(key_tree.children[0])  # `{true = 1}`, `{null = 2}`
                     key = ast.Literal(string_val(bare), key.range)
                 items.append(ast.ObjectItem(key, self.expr(value), bare))
@@ -530,7 +539,8 @@ class _Builder:
         first = str(kids[i])
         key_var: str | None = None
         value_var = first
-        if isinstance(kids[i + 1], Token) and kids[i + 1].type == "COMMA":
+        after = kids[i + 1]
+        if isinstance(after, Token) and after.type == "COMMA":
             key_var, value_var = first, str(kids[i + 2])
             i += 2
         coll = self.expr(kids[i + 2])

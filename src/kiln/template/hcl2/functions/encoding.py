@@ -151,7 +151,7 @@ def _loader() -> Any:
     ~60 ms to import)."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
         pass
 
     def construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
