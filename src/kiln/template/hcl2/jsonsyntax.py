@@ -12,12 +12,10 @@ import json
 from functools import cache
 from typing import Any
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedInput
-
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.ast import Pos, Range
 from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
+from kiln.template.hcl2.larkimport import Lark, Token, Tree, UnexpectedInput
 from kiln.template.hcl2.values import FALSE, NULL, TRUE, number_literal, string_val
 
 _JSON = r"""

@@ -24,7 +24,7 @@ from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.locals import evaluate_locals
 from kiln.template.hcl2.model import Hcl2Info, Scope
-from kiln.template.hcl2.parser import parse_config
+from kiln.template.hcl2.parsecache import parse_config_cached
 from kiln.template.hcl2.values import Value, object_val, string_val, to_python
 from kiln.template.hcl2.variables import ValueInputs, Variable, assign, declare, secret_strings
 from kiln.template.hcl2.variables import validate as validate_variables
@@ -107,7 +107,7 @@ def _parse_file(f: Path, sources: Sources, diags: list[Diagnostic]) -> ast.Body 
             from kiln.template.hcl2.jsonsyntax import parse_json_config
 
             return parse_json_config(text, name, sources)
-        return parse_config(text, name, sources)
+        return parse_config_cached(text, name, sources)
     except HCLError as err:
         diags.extend(err.diagnostics)
         return None

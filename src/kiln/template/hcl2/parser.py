@@ -15,13 +15,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.ast import Pos, Range
 from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
 from kiln.template.hcl2.grammar import GRAMMAR
+from kiln.template.hcl2.larkimport import (
+    Lark,
+    LarkError,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 from kiln.template.hcl2.values import FALSE, NULL, TRUE, Value, number_literal, string_val
 
 _OPENERS_IGNORING_NEWLINES = {"LPAR", "LSQB", "INTERP_OPEN", "DIR_IF", "DIR_FOR"}

@@ -14,7 +14,6 @@ from kiln.template.hcl2.convert import ConversionError, convert
 from kiln.template.hcl2.diagnostics import Diagnostic, Sources
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
-from kiln.template.hcl2.parser import parse_config, parse_expression
 from kiln.template.hcl2.typeexpr import TypeExprError, type_from_expr
 from kiln.template.hcl2.types import DYNAMIC, STRING, Type, type_string
 from kiln.template.hcl2.values import Value, from_python, object_val, string_val
@@ -211,6 +210,8 @@ def _set_from_string(var: Variable, text: str, where: str, diags: list[Diagnosti
         var.value = _convert(var, string_val(text), where, None, diags)
         return
     try:
+        from kiln.template.hcl2.parser import parse_expression  # lark on first use
+
         expr = parse_expression(text, where)
         value = evaluate(expr, EvalContext({}, {}))
     except Exception as err:  # an HCLError or EvalError: report it as the value's problem
@@ -279,7 +280,9 @@ def _read_var_file(
     from kiln.template.hcl2.diagnostics import HCLError
 
     try:
-        body = parse_config(text, name, sources)
+        from kiln.template.hcl2.parsecache import parse_config_cached
+
+        body = parse_config_cached(text, name, sources)
     except HCLError as err:
         diags.extend(err.diagnostics)
         return
