@@ -3,6 +3,10 @@ anything odd (another text, a corrupt file, a syntax error) parses afresh."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from kiln.template.hcl2 import parsecache, parser
 from kiln.template.hcl2.diagnostics import HCLError, Sources
 from kiln.template.hcl2.loader import load_hcl2
+from kiln.template.hcl2.types import NUMBER, STRING, list_of, object_of
 
 TEMPLATE = """
 source "qemu" "vm" {
@@ -93,3 +98,31 @@ def test_an_unwritable_cache_is_no_cache(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     body = parsecache.parse_config_cached("a = 1\n", "t.pkr.hcl", Sources())
     assert [a.name for a in body.attributes] == ["a"]
+
+
+def test_cached_values_keep_their_types_across_processes(tmp_path: Path) -> None:
+    """String hashes differ between processes: a tree pickled by one kiln and read by the
+    next must still hold numbers, bools and objects of the very types the evaluator knows."""
+    (tmp_path / "x.iso").write_bytes(b"\0" * 2048)
+    (tmp_path / "t.pkr.hcl").write_text(
+        'source "qemu" "vm" {\n  iso_url = "x.iso"\n  iso_checksum = "none"\n'
+        '  communicator = "none"\n  memory = 512\n  headless = true\n'
+        '  qemuargs = [["-smp", "2"]]\n  http_content = { "/a" = "b" }\n}\n'
+        'build {\n  sources = ["source.qemu.vm"]\n}\n'
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for seed in ("1", "2", "3"):
+        run = subprocess.run(
+            [sys.executable, "-m", "kiln", "validate", "t.pkr.hcl"],
+            cwd=tmp_path, env={**env, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+    assert len(list((tmp_path / "cache" / "kiln" / "hcl2-ast").glob("*.pickle"))) == 1
+
+
+def test_primitive_types_unpickle_to_the_singletons() -> None:
+    assert pickle.loads(pickle.dumps(NUMBER)) is NUMBER
+    obj = object_of({"a": NUMBER, "b": list_of(STRING)})
+    again = pickle.loads(pickle.dumps(obj))
+    assert again == obj and hash(again) == hash(obj)

@@ -40,6 +40,11 @@ class Type:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (the parse cache) as its parts: unpickling recomputes the hash (string
+        hashes differ between processes) and gives back the primitive singletons."""
+        return (_restore, (self.kind, self.elem, self.attrs or None, self.elems or None))
+
     def __repr__(self) -> str:
         return type_string(self)
 
@@ -77,6 +82,15 @@ STRING = Type("string")
 NUMBER = Type("number")
 BOOL = Type("bool")
 DYNAMIC = Type("dynamic")
+_SINGLETONS = {t.kind: t for t in (STRING, NUMBER, BOOL, DYNAMIC)}
+
+
+def _restore(
+    kind: str, elem: Type | None, attrs: Mapping[str, Type] | None, elems: Sequence[Type] | None
+) -> Type:
+    if kind in _SINGLETONS:
+        return _SINGLETONS[kind]
+    return Type(kind, elem, attrs, elems)
 
 
 def list_of(elem: Type) -> Type:
