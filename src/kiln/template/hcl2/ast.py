@@ -2,9 +2,9 @@
 
 Every node carries the `Range` it was read from, so that every diagnostic, including those
 of the evaluator and of option decoding later on, can point into the file.
-Nodes are immutable: expressions are frozen dataclasses (mypy narrows a union of them in
-no time, where a union of NamedTuples costs it ~40 s per isinstance), positions and the
-file structure `NamedTuple`s; all compare by value.
+Expressions are slotted dataclasses with value semantics (`_Node`): mypy narrows a union of
+them in no time, where a union of NamedTuples cost it ~40 s per isinstance. Positions and
+the file structure are `NamedTuple`s. Nodes compare by value and are never changed.
 """
 
 from __future__ import annotations
@@ -30,43 +30,68 @@ class Range(NamedTuple):
 NO_RANGE = Range("", Pos(0, 0), Pos(0, 0))
 
 
+class _Node:
+    """Value semantics for the expression nodes, shared: dataclass's generated `__eq__`,
+    `__hash__` and `__repr__` (and frozen's `__setattr__`) would cost each `kiln validate`
+    ~10 ms to define. Nodes are never changed after they are built."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Node)
+            and type(other) is type(self)
+            and (self._values() == other._values())
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({inner})"
+
+
 # --- expressions -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Literal:
+@dataclass(slots=True, eq=False, repr=False)
+class Literal(_Node):
     """`1`, `true`, `null`, and the literal parts of templates (then `value` is a str)."""
 
     value: object  # a `Value`
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateExpr:
+@dataclass(slots=True, eq=False, repr=False)
+class TemplateExpr(_Node):
     """A quoted string or heredoc: literal parts and interpolations, joined as a string."""
 
     parts: tuple[Expr, ...]
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateWrap:
+@dataclass(slots=True, eq=False, repr=False)
+class TemplateWrap(_Node):
     """`"${expr}"`: a template of one interpolation passes its value through unconverted."""
 
     wrapped: Expr
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateIf:
+@dataclass(slots=True, eq=False, repr=False)
+class TemplateIf(_Node):
     cond: Expr
     true: TemplateExpr
     false: TemplateExpr | None
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateFor:
+@dataclass(slots=True, eq=False, repr=False)
+class TemplateFor(_Node):
     key_var: str | None
     value_var: str
     collection: Expr
@@ -74,8 +99,8 @@ class TemplateFor:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeTraversal:
+@dataclass(slots=True, eq=False, repr=False)
+class ScopeTraversal(_Node):
     """A variable and the attribute/index steps after it: `var.disks[0].size`."""
 
     root: str
@@ -83,20 +108,20 @@ class ScopeTraversal:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class GetAttr:
+@dataclass(slots=True, eq=False, repr=False)
+class GetAttr(_Node):
     name: str
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class Index:
+@dataclass(slots=True, eq=False, repr=False)
+class Index(_Node):
     key: Expr
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class RelativeTraversal:
+@dataclass(slots=True, eq=False, repr=False)
+class RelativeTraversal(_Node):
     """Attribute/index steps applied to any expression: `f(x)[0].a`."""
 
     source: Expr
@@ -104,8 +129,8 @@ class RelativeTraversal:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class Splat:
+@dataclass(slots=True, eq=False, repr=False)
+class Splat(_Node):
     """`source.*.a` / `source[*].a[0]`: `each` applied to every element (`SplatItem`)."""
 
     source: Expr
@@ -113,15 +138,15 @@ class Splat:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class SplatItem:
+@dataclass(slots=True, eq=False, repr=False)
+class SplatItem(_Node):
     """The current element inside a `Splat.each`."""
 
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionCall:
+@dataclass(slots=True, eq=False, repr=False)
+class FunctionCall(_Node):
     name: str
     args: tuple[Expr, ...]
     expand_final: bool  # `f(list...)`
@@ -129,50 +154,50 @@ class FunctionCall:
     name_range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class Conditional:
+@dataclass(slots=True, eq=False, repr=False)
+class Conditional(_Node):
     cond: Expr
     true: Expr
     false: Expr
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class BinaryOp:
+@dataclass(slots=True, eq=False, repr=False)
+class BinaryOp(_Node):
     op: str
     left: Expr
     right: Expr
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class UnaryOp:
+@dataclass(slots=True, eq=False, repr=False)
+class UnaryOp(_Node):
     op: str  # "-" or "!"
     operand: Expr
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class TupleCons:
+@dataclass(slots=True, eq=False, repr=False)
+class TupleCons(_Node):
     items: tuple[Expr, ...]
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectItem:
+@dataclass(slots=True, eq=False, repr=False)
+class ObjectItem(_Node):
     key: Expr  # a bare identifier key is a `Literal` string (`ObjectKey.bare`)
     value: Expr
     bare_key: str | None  # `{foo = 1}`: the identifier as written (also a variable name)
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectCons:
+@dataclass(slots=True, eq=False, repr=False)
+class ObjectCons(_Node):
     items: tuple[ObjectItem, ...]
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class ForExpr:
+@dataclass(slots=True, eq=False, repr=False)
+class ForExpr(_Node):
     """`[for k, v in coll : v if cond]` (key_expr None) or `{for ... : k => v...}`."""
 
     key_var: str | None
@@ -185,8 +210,8 @@ class ForExpr:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
-class Parens:
+@dataclass(slots=True, eq=False, repr=False)
+class Parens(_Node):
     """`(expr)`: kept so that `(a.*.b)[0]` indexes the splat's result, not each element."""
 
     inner: Expr
