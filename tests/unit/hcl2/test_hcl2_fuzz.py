@@ -1,12 +1,13 @@
 """Hypothesis fuzzing of the HCL2 parser, evaluator and loader: whatever the input, the answer
 is a value or an HCL diagnostic — never a traceback, never a hang.
 
-The budget is fixed: `max_examples` per test, a per-example deadline (hypothesis reports a
-slow example), and a pytest timeout per test that stops a real hang (hypothesis cannot
-interrupt one)."""
+The budget is fixed: `max_examples` per test (KILN_FUZZ_EXAMPLES, 300 by default), a
+per-example deadline (hypothesis reports a slow example), and a pytest timeout per test that
+stops a real hang (hypothesis cannot interrupt one)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -39,9 +40,13 @@ TOKENS = [
 
 token_text = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 any_text = st.text(max_size=200)
-FAST = settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
-# Every test here together stays within a few seconds; a hang fails the test at this bound.
-pytestmark = pytest.mark.timeout(120)
+# KILN_FUZZ_EXAMPLES=20000 searches longer (as tests/unit/test_input_fuzz.py); the default
+# keeps ./dev test quick.
+EXAMPLES = int(os.environ.get("KILN_FUZZ_EXAMPLES", "300"))
+FAST = settings(max_examples=EXAMPLES, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+# Every test here together stays within a few seconds; a hang fails the test at this bound
+# (scaled with a longer search).
+pytestmark = pytest.mark.timeout(max(120, EXAMPLES // 2))
 
 
 def _check_config(text: str) -> None:
@@ -140,7 +145,9 @@ build {
 }
 """
 EXPRS = st.one_of(well_formed, token_text, st.sampled_from(["var.v", "local.l", "source.name"]))
-LOADER = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+LOADER = settings(
+    max_examples=max(1, EXAMPLES // 3), deadline=5000, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @LOADER
