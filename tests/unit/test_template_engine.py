@@ -650,6 +650,8 @@ def test_builtin_errors(text: str, problem: str) -> None:
             "  3.14|2.000   |+1.000000| 1.000000|-0001.50|   3.1",
         ),
         ('"%x|%x|%x|%b"', "1.5 0.0 -2.0 1.5", "0x1.8p+00|0x0p+00|-0x1p+01|6755399441055744p-52"),
+        # zero and subnormals: Go's unnormalised mantissa over 2**-1074
+        ('"%b|%b|%b"', "0.0 5e-324 -0.0", "0p-1074|1p-1074|-0p-1074"),
         ('"%v %v %v"', "1.0 1e21 1234567.0", "1 1e+21 1.234567e+06"),
         ('"%5t|%-7v|%T|%T|%T"', 'true nil 1 "s" 1.5', " true|<nil>  |int|string|float64"),
         ('"%#v|%+v|%.3s|%.1q"', '"a" 1 "héllo" "héllo"', '"a"|1|hél|"h"'),

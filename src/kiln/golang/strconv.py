@@ -73,7 +73,7 @@ def _fmt_binary_float(x: float, verb: str) -> str:
     x = abs(x)
     if verb == "b":
         if x < sys.float_info.min:  # zero and subnormals: unnormalized mantissa
-            return f"{int(x * 2**1074)}p-1074"
+            return f"{int(math.ldexp(x, 1074))}p-1074"
         m, e = math.frexp(x)
         return f"{int(m * 2**53)}p{e - 53:+d}"
     if x == 0:
