@@ -66,6 +66,17 @@ def test_var_file_values_may_be_numbers_and_booleans(tmp_path: Path) -> None:
     assert parse_var_file(path) == {"cpus": "2", "headless": "true", "ratio": "1.5", "off": "false"}
 
 
+def test_var_file_null_is_an_empty_string(tmp_path: Path) -> None:
+    # kubernetes-sigs/image-builder's packer/config/cni.json holds `"kubernetes_cni_deb_version":
+    # null`; Packer 1.6.6 decodes the file into a map[string]string, so null stores "" and
+    # overrides the variable's default (checked with packer 1.6.6 itself).
+    path = tmp_path / "vars.json"
+    path.write_text('{"kubernetes_cni_deb_version": null, "b": "x"}')
+    assert parse_var_file(path) == {"kubernetes_cni_deb_version": "", "b": "x"}
+    got = resolve({"kubernetes_cni_deb_version": "1.2.3"}, files=(path,))
+    assert got["kubernetes_cni_deb_version"] == ""
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -53,7 +53,10 @@ def parse_var_file(path: Path) -> dict[str, str]:
         raise KilnError(f"-var-file {path}: must contain a JSON object of variable → value")
     out: dict[str, str] = {}
     for key, value in data.items():
-        if isinstance(value, bool):
+        if value is None:
+            # Packer decodes the file into a map[string]string: JSON null stores "".
+            out[key] = ""
+        elif isinstance(value, bool):
             out[key] = "true" if value else "false"
         elif isinstance(value, str | int | float):
             out[key] = str(value)
