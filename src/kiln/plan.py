@@ -251,7 +251,18 @@ def _redactor(
             secret, other = _values_by_kind(section)
             secrets += secret
             shown += other
+            names += _option_names(type(section))
+    # Types and option names are words the user wrote (`vagrant-cloud` with the password `vagrant`), and the
+    # last part of a path or URL is shown on its own (`<cache>/debian-10-netinst.iso`, a
+    # file name in a message): both are as clean as the value they come from.
+    shown += names
+    shown += [_last_part(v) for v in shown if "/" in v]
     return tracker.redactor(secrets=secrets, shown=shown, names=names)
+
+
+def _last_part(value: str) -> str:
+    """The file name at the end of a path or URL (query and fragment dropped)."""
+    return value.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 # Directories from the environment that show up in paths kiln prints (not secrets).
@@ -270,6 +281,13 @@ def _values_by_kind(section: object) -> tuple[list[str], list[str]]:
               if (v := getattr(section, n)) and not _generated(section, n)]  # fmt: skip
     other = [text for n in shown_names for text in strings_in(getattr(section, n))]
     return secret, other
+
+
+@functools.cache
+def _option_names(cls: type) -> tuple[str, ...]:
+    """The keys of a table and the environment variables they read: kiln's messages name
+    them (`vagrant_cloud_url`), and no secret is one."""
+    return tuple(n for r in option_specs(cls) for n in (r.name, *r.spec.env))
 
 
 @functools.cache

@@ -95,6 +95,38 @@ def test_a_common_word_secret_in_validation_errors(
     assert 'Error: Failed to prepare build: "vagrant"' in output
 
 
+def test_a_type_that_contains_the_secret_word_stays(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mrlesmithjr/packer-templates: password `vagrant`, post-processor `vagrant-cloud`
+    (whose box_tag is missing): the message named `(<sensitive>-cloud)` and
+    `<sensitive>_cloud_url`."""
+    template = {
+        **COMMON_WORD,
+        "post-processors": [[{"type": "vagrant"}, {"type": "vagrant-cloud", "version": "1"}]],
+    }
+    code, output = run(capsys, template, "validate")
+    assert code == 1
+    assert "<sensitive>" not in output
+    assert "post-processor 1.2 (vagrant-cloud): box_tag must be set" in output
+    assert "must be set if vagrant_cloud_url has not been overridden" in output  # an option name
+
+
+def test_the_iso_name_from_the_url_stays_in_a_dry_run(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """osuosl/packer-templates: password `debian`, ISO `.../debian-10.10.0-amd64-netinst.iso`
+    checked against a SHA256SUMS file: the dry run's cache path showed
+    `<cache>/<sensitive>-10.10.0-amd64-netinst.iso`."""
+    builder = {**BUILDER, "ssh_username": "debian", "ssh_password": "debian",
+               "iso_url": "http://example.invalid/debian-cd/debian-10.10.0-amd64-netinst.iso",
+               "iso_checksum": "file:http://example.invalid/debian-cd/SHA256SUMS"}  # fmt: skip
+    code, output = run(capsys, {"builders": [builder]}, "build", "-dry-run")
+    assert code == 0, output
+    assert "<sensitive>" not in output
+    assert "<cache>/debian-10.10.0-amd64-netinst.iso,media=cdrom" in output
+
+
 def test_a_secret_used_in_a_value_is_still_redacted_there(
     cli: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
