@@ -186,6 +186,44 @@ def test_undefined_and_required_references() -> None:
     ]
 
 
+def test_an_undefined_reference_is_forgiven_once_another_variable_reads_one(
+    tmp_path: Path,
+) -> None:
+    """Packer 1.6.6's renderVarsRecursively (packer/core.go) reports a failed variable only
+    when its last pass changed nothing; a variable whose value reads `user` is re-rendered
+    (and "changed") on every pass, so then the failure is dropped silently. The variable is
+    left unset ("") when it was a default, and unrendered when a -var-file or -var gave it.
+    kubernetes-sigs/image-builder's ansible-args.json relies on it (`custom_role_names`).
+    Checked against packer 1.6.6: {"a": "A-{{user `zzz`}}", "b": "B-{{user `c`}}", "c": "C"}
+    validates and builds with a = "", b = "B-C"."""
+    warnings: list[str] = []
+    got = resolve({"a": "A-{{user `zzz`}}", "b": "B-{{user `c`}}", "c": "C"}, warn=warnings)
+    assert got == {"a": "", "b": "B-C", "c": "C"}
+    assert warnings == [
+        'variable "a" could not be rendered: user variable "zzz" is not defined (defined: a, '
+        'b, c); Packer 1.6.6 leaves it empty here without a word (another variable reads a '
+        "user variable): declare \"zzz\" or pass -var 'zzz=...'"
+    ]
+    # From a -var-file the value stays as written; a variable reading it sees that text.
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps({"a": "A-{{user `zzz`}}"}))
+    warnings.clear()
+    got = resolve({"a": "", "b": "B-{{user `c`}}", "c": "C", "d": "{{user `a`}}"},
+                  files=(path,), warn=warnings)  # fmt: skip
+    assert got["a"] == "A-{{user `zzz`}}" and got["d"] == "A-{{user `zzz`}}"
+    assert [w.split(":")[0] for w in warnings] == ['variable "a" could not be rendered']
+    assert "leaves it unrendered" in warnings[0]
+
+
+def test_an_undefined_reference_alone_is_an_error_as_in_packer() -> None:
+    # No other variable reads `user`: Packer's last pass changes nothing and it fails.
+    assert len(problems({"a": "A-{{user `zzz`}}", "c": "C"})) == 1
+    # A cycle stays an error whatever else the template holds (kiln names it).
+    messages = problems({"a": "{{user `b`}}", "b": "{{user `a`}}", "c": "{{user `d`}}",
+                         "d": "D"})  # fmt: skip
+    assert messages and all("cycle" in m for m in messages)
+
+
 def test_template_syntax_errors_in_a_variable() -> None:
     assert problems({"a": "{{ user"}) == [
         "Failed to interpolate \"a\": '{{ user'; error: template: variables.a:1:1: unclosed action"

@@ -95,6 +95,7 @@ def resolve_variables(
     ]
     values: dict[str, str] = {}
     resolving: list[str] = []
+    missed: list[str] = []  # variables a failed render looked for and did not find
 
     def lookup(name: str) -> str:
         if resolving:
@@ -102,6 +103,7 @@ def resolve_variables(
         if name in values:
             return values[name]
         if name not in raw or raw[name] is None:
+            missed.append(name)
             raise TemplateError(
                 f"variable not set: {name}: Please make sure that the variable you're "
                 "referencing has been defined; Packer treats all variables used to "
@@ -122,7 +124,7 @@ def resolve_variables(
         packer_functions(
             FuncContext(
                 template_dir=str(tpl.template_dir),
-                user_variables=_LazyVariables(lookup, raw),
+                user_variables=_LazyVariables(lookup, raw, missed),
                 env_allowed=True,
                 init_time=init_time,
             )
@@ -140,19 +142,29 @@ def resolve_variables(
         parts.append(render(value[last:], {}, funcs, where=where))
         return "".join(parts)
 
+    unset: dict[str, tuple[str, TemplateError]] = {}  # failed only for a missing variable
+    failed: list[tuple[str, str, TemplateError]] = []
     for name, raw_value in raw.items():
         if raw_value is None:
             continue
+        missed.clear()
         try:
             lookup(name)
         except TemplateError as err:
-            if name in tpl.sensitive_variables:  # the value, or its pieces in the error: no
-                errors.append(
-                    f'Failed to interpolate "{name}": <sensitive>; error: {err.location()}: '
-                    "(not shown: it may quote the value of this sensitive variable)"
-                )
-            else:
-                errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
+            if missed and "cycle" not in err.problem:
+                unset[name] = (missed[0], err)
+            failed.append((name, raw_value, err))
+    if unset and _packer_drops_unset(raw, values):
+        forgiven = _forgive(unset, raw, values, lookup, _supplied(inputs), warn)
+        failed = [f for f in failed if f[0] not in forgiven]
+    for name, raw_value, err in failed:
+        if name in tpl.sensitive_variables:  # the value, or its pieces in the error: no
+            errors.append(
+                f'Failed to interpolate "{name}": <sensitive>; error: {err.location()}: '
+                "(not shown: it may quote the value of this sensitive variable)"
+            )
+        else:
+            errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
     if errors:
         raise MultiError(errors)
     return values
@@ -167,15 +179,75 @@ def merged_inputs(tpl: TemplateFile, inputs: VariableInputs) -> dict[str, str | 
     return raw
 
 
+# Packer's isDoneInterpolating (packer/core.go): a value that reads a user variable.
+_READS_USER = re.compile(r"{{\s*user\s*`.*`\s*}}")
+
+
+def _packer_drops_unset(raw: Mapping[str, str | None], values: Mapping[str, str]) -> bool:
+    """Whether Packer 1.6.6 would drop the "variable not set" failures silently.
+
+    Its renderVarsRecursively (packer/core.go) reports a failure only when its last pass
+    changed nothing; a variable whose value reads `user` and renders is rendered, and counts
+    as a change, on every one of its 100 passes."""
+    return any(_READS_USER.search(str(raw[name])) for name in values if raw.get(name))
+
+
+def _supplied(inputs: VariableInputs) -> set[str]:
+    """The variables a -var-file or -var gave."""
+    names = set(inputs.cli_vars or {})
+    for path in inputs.var_files:
+        names.update(parse_var_file(path))
+    return names
+
+
+def _forgive(
+    unset: Mapping[str, tuple[str, TemplateError]],
+    raw: Mapping[str, str | None],
+    values: dict[str, str],
+    lookup: Callable[[str], str],
+    supplied: set[str],
+    warn: Callable[[str], None],
+) -> set[str]:
+    """Give the variables that failed for a missing variable Packer's value, with a warning:
+    a value from a -var-file or -var stays as written (Packer keeps it in its variables map),
+    a default is left unset, so empty. Returns the names forgiven."""
+    forgiven: set[str] = set()
+    for name in sorted(unset, key=lambda n: n not in supplied):  # written values first
+        if name in supplied:
+            values[name] = str(raw[name])
+            how = "leaves it unrendered (as the -var-file or -var wrote it)"
+        else:
+            try:
+                lookup(name)  # it may read a value just given
+                forgiven.add(name)
+                continue
+            except TemplateError:
+                values[name] = ""
+                how = "leaves it empty"
+        missing, err = unset[name]
+        problem = err.problem.split("; declare it")[0].split(": Please make sure")[0]
+        warn(
+            f'variable "{name}" could not be rendered: {problem}; Packer 1.6.6 {how} here '
+            "without a word (another variable reads a user variable): "
+            f"declare \"{missing}\" or pass -var '{missing}=...'"
+        )
+        forgiven.add(name)
+    return forgiven
+
+
 class _LazyVariables(Mapping[str, str]):
     """A mapping that resolves variables the first time `user` asks for them."""
 
-    def __init__(self, lookup: Callable[[str], str], names: Mapping[str, object]) -> None:
+    def __init__(
+        self, lookup: Callable[[str], str], names: Mapping[str, object], missed: list[str]
+    ) -> None:
         self._lookup = lookup
         self._names = names
+        self._missed = missed
 
     def __getitem__(self, key: str) -> str:
         if key not in self._names:
+            self._missed.append(key)
             raise KeyError(key)
         return self._lookup(key)
 
