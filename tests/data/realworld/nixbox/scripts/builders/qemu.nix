@@ -1,0 +1,6 @@
+{ modulesPath, ... }:
+{
+  imports = [
+    "${toString modulesPath}/profiles/qemu-guest.nix"
+  ];
+}

@@ -1,0 +1,5 @@
+{ ... }:
+{
+  # Enable guest additions.
+  virtualisation.vmware.guest.enable = true;
+}
