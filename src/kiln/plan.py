@@ -235,7 +235,8 @@ def _redactor(
     secrets: list[str] = list(tpl.hcl2.secrets) if tpl.hcl2 is not None else []
     shown: list[str] = [str(options.cwd), str(tpl.template_dir), str(tpl.path), str(Path.home())]
     shown += [v for k, v in options.env.items() if k in _PATH_VARIABLES]
-    names = [b.type for b in tpl.builders]
+    names = [*tpl.variables]  # variable names: `vagrant_password` is not the password
+    names += [b.type for b in tpl.builders]
     names += [p.type for p in tpl.provisioners]
     names += [pp.name or pp.type for chain in tpl.post_processors for pp in chain]
     names += [pp.type for chain in tpl.post_processors for pp in chain]

@@ -112,6 +112,23 @@ def test_a_type_that_contains_the_secret_word_stays(
     assert "must be set if vagrant_cloud_url has not been overridden" in output  # an option name
 
 
+def test_variable_names_that_contain_the_secret_word_stay(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """upperstream/packer-templates: `"vagrant_password": "vagrant"` read by ssh_password; the
+    warning about an undefined variable listed `<sensitive>_password, <sensitive>_username`."""
+    template = {
+        "variables": {"vagrant_username": "vagrant", "vagrant_password": "vagrant"},
+        "builders": [{**BUILDER, "ssh_username": "{{user `vagrant_username`}}",
+                      "ssh_password": "{{user `vagrant_password`}}",
+                      "vm_name": "x{{user `qemu_display`}}"}],
+    }  # fmt: skip
+    code, output = run(capsys, template, "validate")
+    assert code == 0, output
+    assert "<sensitive>" not in output
+    assert "(defined: vagrant_password, vagrant_username)" in output
+
+
 def test_the_iso_name_from_the_url_stays_in_a_dry_run(
     cli: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
