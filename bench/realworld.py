@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run public Packer JSON templates through `packer validate`, `kiln validate` and `kiln build -dry-run`.
+"""Public Packer JSON templates through `packer validate`, `kiln validate`, `kiln build -dry-run`.
 
 The templates are not part of the project (most are under licenses we cannot vendor): collect
 them first, one directory per repository, as ``<root>/<owner>__<repo>/tree/`` (the repository's
@@ -41,10 +41,20 @@ class RepoRule:
     build_scripts: bool = False  # templates are run by <dir>/build.sh (its `-only=qemu` line)
 
 
+PLACEHOLDERS = "{root}/_placeholders"  # {root} is replaced by --root
 K8S_VAR_FILES = tuple(
     f"-var-file=packer/config/{name}.json"
-    for name in ("kubernetes", "cni", "containerd", "wasm-shims", "ansible-args", "goss-args",
-                 "common", "additional_components", "ecr_credential_provider")
+    for name in (
+        "kubernetes",
+        "cni",
+        "containerd",
+        "wasm-shims",
+        "ansible-args",
+        "goss-args",
+        "common",
+        "additional_components",
+        "ecr_credential_provider",
+    )
 )
 
 REPOS: dict[str, RepoRule] = {
@@ -83,8 +93,9 @@ REPOS: dict[str, RepoRule] = {
     "canonical__packer-maas": RepoRule(
         cwd="template",
         per_template={
-            "rhel7.json": ("-var", "rhel7_iso_path={root}/_placeholders/rhel-server-7.9-x86_64-dvd.iso"),
-            "rhel8.json": ("-var", "rhel8_iso_path={root}/_placeholders/rhel-8.3-x86_64-dvd.iso"),
+            # the README's "-var rhelN_iso_path=/PATH/TO/...": empty placeholder files
+            "rhel7.json": ("-var", f"rhel7_iso_path={PLACEHOLDERS}/rhel-server-7.9-x86_64-dvd.iso"),
+            "rhel8.json": ("-var", f"rhel8_iso_path={PLACEHOLDERS}/rhel-8.3-x86_64-dvd.iso"),
         },
     ),
     "rgl__windows-vagrant": RepoRule(),
@@ -96,7 +107,7 @@ REPOS: dict[str, RepoRule] = {
     "kubernetes-sigs__image-builder": RepoRule(
         skip=(r"^(?!images/capi/packer/qemu/packer\.json$)",),
         per_template={
-            "packer.json": K8S_VAR_FILES + ("-var-file=packer/qemu/qemu-ubuntu-2204.json",),
+            "packer.json": (*K8S_VAR_FILES, "-var-file=packer/qemu/qemu-ubuntu-2204.json"),
         },
     ),
 }
@@ -174,12 +185,10 @@ def discover(root: Path, per_repo: int) -> list[Row]:
         for rel, names in found:
             if repo_dir.name in CWD_OVERRIDE:
                 cwd = CWD_OVERRIDE[repo_dir.name]
-                template = os.path.relpath(rel, cwd)
             elif rule.cwd == "template":
                 cwd = os.path.dirname(rel) or "."
-                template = os.path.basename(rel)
             else:
-                cwd, template = ".", rel
+                cwd = "."
             args = list(rule.args) + list(rule.per_template.get(os.path.basename(rel), ()))
             rows.append(Row(repo_dir.name, rel, cwd, args, names))
     return rows
@@ -234,8 +243,8 @@ def _first_error_line(text: str) -> str:
         if line.startswith(("Error", "Failed to parse")) or re.match(r"\d+ errors? occurred", line):
             if line.startswith("Failed to parse") and not line.endswith(":"):
                 return line[:200]
-            for item in lines[i + 1 :]:
-                item = item.lstrip("* ").strip()
+            for following in lines[i + 1 :]:
+                item = following.lstrip("* ").strip()
                 if item and not re.match(r"(\d+ errors?(\(s\))? occurred:?|Error:?)$", item):
                     return item[:200]
     return next((line[:200] for line in lines if line), "")
@@ -243,11 +252,14 @@ def _first_error_line(text: str) -> str:
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
     except subprocess.TimeoutExpired:
         return Outcome(False, "timeout after 120 s", "")
     out = proc.stdout + proc.stderr
-    return Outcome(proc.returncode == 0, "" if proc.returncode == 0 else _first_error_line(out), out)
+    ok = proc.returncode == 0
+    return Outcome(ok, "" if ok else _first_error_line(out), out)
 
 
 SECRET_MARK = "<sensitive>"
@@ -258,8 +270,14 @@ def dry_run_problems(out: str) -> list[str]:
     if "Traceback" in out:
         problems.append("traceback")
     if SECRET_MARK in out:
+        # Glued to a word it is a name or path cut up; alone, suspicious unless the line is
+        # about a password or token.
+        mark = re.escape(SECRET_MARK)
+        glued = re.compile(rf"[\w.-]{mark}|{mark}[\w.-]")
         for line in out.splitlines():
-            if SECRET_MARK in line and not re.search(r"password|passwd|token|secret|key", line, re.I):
+            if SECRET_MARK in line and (
+                glued.search(line) or not re.search(r"passw|token|secret|key", line, re.I)
+            ):
                 problems.append(f"redaction in: {line.strip()[:160]}")
                 break
     if re.search(r"Warning: .*Deprecat.*DSA|CryptographyDeprecationWarning", out):
@@ -320,20 +338,29 @@ def to_markdown(rows: list[Row]) -> str:
         f"`-dry-run` succeeds on {len(dry_ok)}; dry runs with output problems: "
         f"{sum(1 for r in rows if r.dry_run_problems)}.",
         "",
-        "| repo | template | args | packer | kiln | dry-run | packer's first error | kiln's first error | dry-run problem |",
+        "| repo | template | args | packer | kiln | dry-run | packer's first error "
+        "| kiln's first error | dry-run problem |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            "| " + " | ".join(
-                _cell(x) for x in (
-                    r.repo, r.template, " ".join(r.args), verdict(r.packer), verdict(r.kiln),
-                    verdict(r.dry_run), r.packer.first_line if r.packer else "",
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    r.repo,
+                    r.template,
+                    " ".join(r.args),
+                    verdict(r.packer),
+                    verdict(r.kiln),
+                    verdict(r.dry_run),
+                    r.packer.first_line if r.packer else "",
                     r.kiln.first_line if r.kiln else "",
                     (r.dry_run.first_line if r.dry_run and not r.dry_run.ok else "")
                     + ("; ".join(r.dry_run_problems)),
                 )
-            ) + " |"
+            )
+            + " |"
         )
     return "\n".join(lines) + "\n"
 

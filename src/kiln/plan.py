@@ -252,8 +252,9 @@ def _redactor(
             secret, other = _values_by_kind(section)
             secrets += secret
             shown += other
-            names += _option_names(type(section))
-    # Types and option names are words the user wrote (`vagrant-cloud` with the password `vagrant`), and the
+            table: type = type(section)
+            names += _option_names(table)
+    # Types and option names are words (`vagrant-cloud` with the password `vagrant`); the
     # last part of a path or URL is shown on its own (`<cache>/debian-10-netinst.iso`, a
     # file name in a message): both are as clean as the value they come from.
     shown += names

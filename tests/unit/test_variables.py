@@ -201,7 +201,7 @@ def test_an_undefined_reference_is_forgiven_once_another_variable_reads_one(
     assert got == {"a": "", "b": "B-C", "c": "C"}
     assert warnings == [
         'variable "a" could not be rendered: user variable "zzz" is not defined (defined: a, '
-        'b, c); Packer 1.6.6 leaves it empty here without a word (another variable reads a '
+        "b, c); Packer 1.6.6 leaves it empty here without a word (another variable reads a "
         "user variable): declare \"zzz\" or pass -var 'zzz=...'"
     ]
     # From a -var-file the value stays as written; a variable reading it sees that text.

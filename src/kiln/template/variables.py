@@ -157,14 +157,14 @@ def resolve_variables(
     if unset and _packer_drops_unset(raw, values):
         forgiven = _forgive(unset, raw, values, lookup, _supplied(inputs), warn)
         failed = [f for f in failed if f[0] not in forgiven]
-    for name, raw_value, err in failed:
+    for name, raw_value, problem in failed:
         if name in tpl.sensitive_variables:  # the value, or its pieces in the error: no
             errors.append(
-                f'Failed to interpolate "{name}": <sensitive>; error: {err.location()}: '
+                f'Failed to interpolate "{name}": <sensitive>; error: {problem.location()}: '
                 "(not shown: it may quote the value of this sensitive variable)"
             )
         else:
-            errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {err}')
+            errors.append(f'Failed to interpolate "{name}": {raw_value!r}; error: {problem}')
     if errors:
         raise MultiError(errors)
     return values
