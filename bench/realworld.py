@@ -203,7 +203,9 @@ def _from_build_scripts(repo: str, tree: Path, per_repo: int) -> list[Row]:
         m = re.search(r"packer build -only=qemu (.*?\.json)\s*$", text, re.M)
         if not m:
             continue
-        words = m.group(1).replace("$QEMU_ACCEL", "kvm").split()
+        words = m.group(1).split("#")[0].replace("$QEMU_ACCEL", "kvm").split()
+        if not words or not words[-1].endswith(".json"):
+            continue  # the command's end is commented out
         template, args = words[-1], words[:-1]
         cwd = script.parent.relative_to(tree).as_posix()
         rel = os.path.normpath(os.path.join(cwd, template))
