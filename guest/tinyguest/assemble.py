@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from .apt import Package
+from .efi import EFI_INITRD, ESP_IMAGE, add_efi_files, build_efi_overlay, efi_packages
 from .host import BuildError, run
 from .kmod import module_closure
 from .libs import LibResolver
@@ -17,7 +18,7 @@ from .variants import extra_tar
 
 GUEST_DIR = Path(__file__).resolve().parent.parent
 ROOTFS_DIR = GUEST_DIR / "rootfs"  # copied into the initramfs as is
-ISO_DIR = GUEST_DIR / "iso"  # isolinux.cfg, boot.msg
+ISO_DIR = GUEST_DIR / "iso"  # isolinux.cfg, boot.msg, grub.cfg
 ISO_NAME = "tiny-installer.iso"
 VOLUME_ID = "KILN_TINY"
 KERNEL_META = "linux-image-amd64"
@@ -77,7 +78,7 @@ MODE_OVERRIDES = {"etc/shadow": 0o600}
 
 def all_packages() -> list[str]:
     """Every Debian package the build takes files from (the kernel aside)."""
-    return sorted({*PACKAGE_FILES, ISOLINUX_BIN[0], LDLINUX_C32[0]})
+    return sorted({*PACKAGE_FILES, ISOLINUX_BIN[0], LDLINUX_C32[0], *efi_packages()})
 
 
 def source_epoch() -> int:
@@ -104,8 +105,9 @@ def build_initramfs(
     kver: str,
     resolver: LibResolver,
     manifest: dict[str, object],
-) -> bytes:
-    """The gzip'd cpio initramfs: tools + their libraries, modules, guest/rootfs, manifest."""
+) -> tuple[bytes, list[str]]:
+    """The gzip'd cpio initramfs (tools + their libraries, modules, guest/rootfs, manifest)
+    and the names of the modules it loads at boot."""
     tree = Tree()
     for d in ("proc", "sys", "dev", "run", "tmp", "mnt", "root", "var/log", "etc/dropbear"):
         tree.dir(d, 0o1777 if d == "tmp" else (0o700 if d == "root" else 0o755))
@@ -152,7 +154,8 @@ def build_initramfs(
     )
     idents = [kernel.ident, *sorted(records[n].ident for n in used)]
     tree.file("etc/kiln/packages", "".join(i + "\n" for i in idents).encode())
-    return gzip.compress(write_cpio(tree, source_epoch()), compresslevel=9, mtime=0)
+    initrd = gzip.compress(write_cpio(tree, source_epoch()), compresslevel=9, mtime=0)
+    return initrd, boot_names
 
 
 def build_iso(
@@ -163,7 +166,8 @@ def build_iso(
     key: str,
     manifest: dict[str, object],
 ) -> Path:
-    """Build `work/tiny-installer.iso` (isolinux, kernel, initramfs) with xorriso."""
+    """Build `work/tiny-installer.iso` with xorriso: kernel, initramfs, isolinux (El Torito
+    BIOS) and GRUB (El Torito EFI, with the EFI overlay initrd)."""
     resolver.ensure([kernel.name, *all_packages()])
     kroot = resolver.package_root(kernel.name)
     kvers = sorted(p.name for p in (kroot / "lib/modules").iterdir())
@@ -174,11 +178,15 @@ def build_iso(
     if not vmlinuz.is_file():
         raise BuildError(f"{kernel.name}: boot/vmlinuz-{kver} is missing")
     manifest = {**manifest, "kernel_release": kver, "key": key}
-    initrd = build_initramfs(records, kernel, kroot, kver, resolver, manifest)
+    initrd, loaded = build_initramfs(records, kernel, kroot, kver, resolver, manifest)
+    efi_initrd, _ = build_efi_overlay(
+        resolver, kroot / "lib/modules" / kver, loaded, source_epoch()
+    )
 
     iso = Tree()
     iso.file("kiln/vmlinuz", vmlinuz.read_bytes())
     iso.file("kiln/initrd.gz", initrd)
+    iso.file(EFI_INITRD, efi_initrd)
     iso.file("kiln/build.json", (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     variant = manifest.get("variant")
     if isinstance(variant, str):  # unpacked onto the disk by the installer
@@ -186,7 +194,9 @@ def build_iso(
     for pkg_name, rel in (ISOLINUX_BIN, LDLINUX_C32):
         iso.file(f"isolinux/{Path(rel).name}", (resolver.package_root(pkg_name) / rel).read_bytes())
     for f in sorted(ISO_DIR.glob("*")):
-        iso.file(f"isolinux/{f.name}", f.read_bytes())
+        iso.file(f"boot/grub/{f.name}" if f.name == "grub.cfg"
+                 else f"isolinux/{f.name}", f.read_bytes())  # fmt: skip
+    add_efi_files(iso, resolver, work, source_epoch())
 
     stage = work / "iso-root"
     write_tree(iso, stage, source_epoch())
@@ -196,7 +206,8 @@ def build_iso(
         [
             "xorriso", "-as", "mkisofs", "-quiet", "-o", str(out), "-V", VOLUME_ID,
             "-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-            "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", str(stage),
+            "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+            "-eltorito-alt-boot", "-e", ESP_IMAGE, "-no-emul-boot", str(stage),
         ],
         env=env,
     )  # fmt: skip

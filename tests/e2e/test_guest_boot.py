@@ -311,5 +311,17 @@ def test_iso_and_checksum_file(tiny_iso: TinyIso) -> None:
         "/isolinux/ldlinux.c32",
         "/kiln/vmlinuz",
         "/kiln/initrd.gz",
+        "/boot/grub/efi.img",
+        "/boot/grub/grub.cfg",
+        "/boot/grub/x86_64-efi/read.mod",
+        "/kiln/initrd-efi.gz",
     ):
         assert f"'{f}'" in listing
+    boot_records = subprocess.run(
+        ["xorriso", "-indev", str(tiny_iso.path), "-report_el_torito", "plain"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    platforms = re.findall(r"El Torito boot img :\s+\d+\s+(\w+)", boot_records)
+    assert platforms == ["BIOS", "UEFI"], boot_records
