@@ -32,6 +32,8 @@ CASE_ENV: dict[str, dict[str, str]] = {
     "headless_true_with_display": {"DISPLAY": ":0"},
     "display_sdl": {"DISPLAY": ":0"},
     "use_default_display": {"WAYLAND_DISPLAY": "wayland-0"},
+    # A firmware descriptor (xdg/qemu/firmware/01-…) that sorts before any system one.
+    "efi_secure_boot_q35": {"XDG_CONFIG_HOME": "xdg"},
 }
 _CLEARED_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "PACKER_LOG", "PACKER_LOG_PATH", "KILN_LOG",
                 "KILN_LOG_PATH", "XDG_CACHE_HOME", "PACKER_KEY_INTERVAL")  # fmt: skip

@@ -178,6 +178,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                 explicit=frozenset(decoded.explicit),
                 template_dir=tpl.template_dir,
                 functions=funcs,
+                env=options.env,
             ),
         )
         errors.extend(prepared.errors)

@@ -27,6 +27,7 @@ from kiln.builders.qemu.cmdline import (
     smp_value,
 )
 from kiln.builders.qemu.config import QemuConfig
+from kiln.builders.qemu.firmware import Firmware, FlashImage
 from kiln.builders.qemu.qemu_names import drive_file, plain_file
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
@@ -196,6 +197,43 @@ def test_efi_boot_drops_boot_and_adds_pflash() -> None:
     assert args["-drive"][-2:] == [
         "file=/fw/CODE.fd,if=pflash,unit=0,format=raw,readonly=on",
         "file=out/efivars.fd,if=pflash,unit=1,format=raw",
+    ]
+
+
+def test_secure_boot_firmware_with_smm_gets_smm_and_a_secure_flash() -> None:
+    """firmware.json: requires-smm → `-machine smm=on`; with secure-boot, only SMM may write
+    the variables: `-global driver=cfi.pflash01,property=secure,value=on`."""
+    code, vars_ = FlashImage("/fw/SB_CODE.fd"), FlashImage("/fw/SB_VARS.fd")
+    sb = Firmware(code, vars_, features=frozenset({"secure-boot", "requires-smm"}))
+    config = cfg(efi_boot=True, efi_firmware_code=code.path, machine_type="q35")
+    argv = build_argv(config, CommConfig(), facts(efivars_path="out/efivars.fd", firmware=sb)).argv
+    assert argv[argv.index("-machine") + 1] == "type=q35,accel=tcg,smm=on"
+    assert argv[argv.index("-global") + 1] == "driver=cfi.pflash01,property=secure,value=on"
+    smm_only = Firmware(code, vars_, features=frozenset({"requires-smm"}))
+    args = default_switches(
+        config, CommConfig(), facts(efivars_path="out/efivars.fd", firmware=smm_only)
+    )
+    assert args["-machine"] == ["type=q35,accel=tcg,smm=on"]
+    assert "-global" not in args
+    plain = default_switches(config, CommConfig(), facts(efivars_path="out/efivars.fd"))
+    assert plain["-machine"] == ["type=q35,accel=tcg"]
+    assert "-global" not in plain
+
+
+def test_smm_needs_efi_boot_on() -> None:
+    sb = Firmware(FlashImage("/c"), FlashImage("/v"), features=frozenset({"requires-smm"}))
+    args = default_switches(cfg(machine_type="q35"), CommConfig(), facts(firmware=sb))
+    assert args["-machine"] == ["type=q35,accel=tcg"]
+
+
+def test_qcow2_firmware_images_keep_their_format() -> None:
+    """packer-plugin-qemu#225: Fedora's 4 MB images are qcow2; Packer hard-codes raw."""
+    q = Firmware(FlashImage("/e/CODE.qcow2", "qcow2"), FlashImage("/e/VARS.qcow2", "qcow2"))
+    config = cfg(efi_boot=True, efi_firmware_code="/e/CODE.qcow2")
+    args = default_switches(config, CommConfig(), facts(efivars_path="out/efivars.fd", firmware=q))
+    assert args["-drive"][-2:] == [
+        "file=/e/CODE.qcow2,if=pflash,unit=0,format=qcow2,readonly=on",
+        "file=out/efivars.fd,if=pflash,unit=1,format=qcow2",
     ]
 
 

@@ -52,6 +52,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "efi_boot": False,
         "efi_firmware_code": "",
         "efi_firmware_vars": "",
+        "efi_secure_boot": False,
         "efi_drop_efivars": False,
         "vtpm": False,
         "use_tpm1": False,

@@ -16,7 +16,7 @@ SECTIONS = {
     "ansible", "ansible-local", "post-processor", "manifest", "checksum", "compress", "sleep",
     "vagrant", "vagrant-cloud", "artifice",
 }  # fmt: skip
-SINCE = re.compile(r"^(before 1\.6|1\.6\.6|plugin v\d+\.\d+\.\d+)$")
+SINCE = re.compile(r"^(before 1\.6|1\.6\.6|plugin v\d+\.\d+\.\d+|kiln)$")
 
 
 def _id(row: OptionRow) -> str:

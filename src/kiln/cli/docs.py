@@ -38,9 +38,10 @@ _PAGES = {
         "The `qemu` builder: every option",
         'Every key a `"type": "qemu"` builder accepts, with its default. `since` says where it '
         "comes from: `1.6.6` (Packer 1.6.6 has it), `before 1.6` (Packer's QEMU page "
-        "documented it; Packer 1.6 removed it) or "
-        "`plugin vX` (the modern packer-plugin-qemu). Durations are Go durations (`5s`, "
-        '`1m30s`); integers and booleans may be strings (`"1024"`, `"true"`), as in Packer. '
+        "documented it; Packer 1.6 removed it), "
+        "`plugin vX` (the modern packer-plugin-qemu) or `kiln` (kiln's own). Durations are Go "
+        'durations (`5s`, `1m30s`); integers and booleans may be strings (`"1024"`, `"true"`), '
+        "as in Packer. "
         "An explicit zero or empty value means the default, as in Packer.",
     ),
     "provisioners.md": (

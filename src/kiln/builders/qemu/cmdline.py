@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.builders.qemu.config import SLIRP_HOST_IP, QemuConfig
+from kiln.builders.qemu.firmware import Firmware
 from kiln.builders.qemu.qemu_names import drive_file, opt, plain_file
 from kiln.communicator.config import CommConfig
 from kiln.errors import KilnError
@@ -32,6 +33,7 @@ from kiln.errors import KilnError
 SWITCH_ORDER = (
     "-name", "-machine", "-netdev", "-vnc", "-m", "-smp", "-cpu", "-boot", "-qmp",
     "-fda", "-display", "-bios", "-vga", "-chardev", "-tpmdev", "-device", "-drive",
+    "-global",
 )  # fmt: skip
 
 
@@ -50,6 +52,8 @@ class RuntimeFacts:
     http_port: int = 0
     headless: bool = True  # effective: config.headless or no display to open a window on
     efivars_path: str | None = None
+    # The UEFI firmware prepare chose (formats, SMM); None: raw images, nothing more.
+    firmware: Firmware | None = None
     tpm_socket: str | None = None
     # kiln's own plumbing, appended after everything else
     control_fd: int | None = None  # QMP over an inherited socketpair end
@@ -127,10 +131,13 @@ def default_switches(
     lists."""
     c = config
     args: dict[str, list[str]] = {"-name": [opt(c.vm_name)]}
-    if facts.accelerator == "none":
-        args["-machine"] = [f"type={c.machine_type}"]
-    else:
-        args["-machine"] = [f"type={c.machine_type},accel={facts.accelerator}"]
+    machine = f"type={c.machine_type}"
+    if facts.accelerator != "none":
+        machine += f",accel={facts.accelerator}"
+    efi = facts.firmware if c.efi_boot and facts.efivars_path else None
+    if efi is not None and efi.needs_smm:
+        machine += ",smm=on"  # firmware.json: requires-smm
+    args["-machine"] = [machine]
     if c.net_bridge:
         args["-netdev"] = [f"bridge,id=user.0,br={c.net_bridge}"]
     elif facts.comm_host_port is not None and comm.communicator != "none":
@@ -167,6 +174,9 @@ def default_switches(
     devices, drives = device_and_drive_args(c, facts)
     args["-device"] = devices
     args["-drive"] = drives
+    if efi is not None and efi.secure_pflash:
+        # Only SMM code may write the variables (firmware.json: secure-boot + requires-smm).
+        args["-global"] = ["driver=cfi.pflash01,property=secure,value=on"]
     return args
 
 
@@ -303,10 +313,14 @@ def device_and_drive_args(c: QemuConfig, facts: RuntimeFacts) -> tuple[list[str]
     if c.firmware and c.use_pflash:
         drives.append(f"file={drive_file(c.firmware)},if=pflash,format=raw,readonly=on")
     if c.efi_boot and facts.efivars_path:
+        code_format = facts.firmware.code.format if facts.firmware else "raw"
+        vars_format = facts.firmware.vars.format if facts.firmware else "raw"
         drives.append(
-            f"file={drive_file(c.efi_firmware_code)},if=pflash,unit=0,format=raw,readonly=on"
+            f"file={drive_file(c.efi_firmware_code)},if=pflash,unit=0,format={code_format},readonly=on"
         )
-        drives.append(f"file={drive_file(facts.efivars_path)},if=pflash,unit=1,format=raw")
+        drives.append(
+            f"file={drive_file(facts.efivars_path)},if=pflash,unit=1,format={vars_format}"
+        )
     if c.vtpm and facts.tpm_socket:
         devices.append(f"{c.tpm_device_type},tpmdev=tpm0")
     return devices, drives

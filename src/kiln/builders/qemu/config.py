@@ -4,8 +4,9 @@ Defaults that Packer computes in `Prepare` (output directory from the build name
 normalisation, forced values) are applied in `prepare.py`; here a field's default is the
 value it has when the template does not set it. `help` is what the generated reference
 (docs/options/qemu.md) says; `since` tells where the option comes from: `1.6.6` (Packer
-1.6.6 has it), `before 1.6` (Packer's QEMU page documented it; 1.6 removed it) or
-`plugin vX` (the modern packer-plugin-qemu).
+1.6.6 has it), `before 1.6` (Packer's QEMU page documented it; 1.6 removed it),
+`plugin vX` (the modern packer-plugin-qemu) or `kiln` (kiln's own, listed in
+docs/compatibility.md).
 """
 
 from __future__ import annotations
@@ -292,16 +293,28 @@ class QemuConfig:
         "",
         section="machine",
         since="plugin v1.0.7",
-        default_doc="`/usr/share/OVMF/OVMF_CODE.fd` when EFI is on",
-        help="UEFI code image; setting it turns `efi_boot` on.",
+        default_doc="from QEMU's firmware descriptors when EFI is on",
+        help="UEFI code image; setting it turns `efi_boot` on. Unset, kiln takes the first "
+        "matching firmware descriptor (`/usr/share/qemu/firmware`, `/etc/qemu/firmware`, "
+        "`~/.config/qemu/firmware`) for the architecture and `machine_type`, as libvirt does "
+        "(Packer: `/usr/share/OVMF/OVMF_CODE.fd`).",
     )
     efi_firmware_vars: str = option(
         "",
         section="machine",
         since="plugin v1.0.7",
-        default_doc="`/usr/share/OVMF/OVMF_VARS.fd` when EFI is on",
+        default_doc="from the same descriptor as the code",
         help="UEFI variables template, copied to `<output_directory>/efivars.fd`; setting it "
         "turns `efi_boot` on.",
+    )
+    efi_secure_boot: bool = option(
+        False,
+        section="machine",
+        since="kiln",
+        help="Choose a firmware descriptor with Secure Boot on (`secure-boot` and "
+        "`enrolled-keys`: Microsoft's keys on Debian); false skips Secure Boot firmware. A "
+        "firmware that `requires-smm` gets `smm=on` and a secure flash, which needs "
+        "`machine_type` q35. Turns `efi_boot` on; no effect with `efi_firmware_code` set.",
     )
     efi_drop_efivars: bool = option(
         False,

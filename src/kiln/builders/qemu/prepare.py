@@ -9,6 +9,8 @@ kiln deliberately differs, `docs/compatibility.md` lists it.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import shutil
 import string
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiln.boot.grammar import mistyped_keys, validate_boot_command
+from kiln.builders.qemu import firmware as fw
 from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
@@ -39,6 +42,7 @@ from kiln.template.engine import parse
 
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
+# Packer's EFI defaults: used when no firmware descriptor fits and these exist.
 DEFAULT_EFI_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 DEFAULT_EFI_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 # UEFI firmware packages per guest architecture (from `qemu-system-<arch>`): Debian, Fedora.
@@ -49,6 +53,7 @@ _EFI_PACKAGES = {
     "Fedora: edk2-aarch64)",
     "arm": "install the UEFI firmware for arm (apt-get install qemu-efi-arm; Fedora: edk2-arm)",
 }
+LOG = logging.getLogger("kiln.qemu")
 # Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
 _VNC_ALPHABET = string.ascii_letters + string.digits
 
@@ -64,6 +69,8 @@ class PrepareContext:
     template_dir: Path | None = None
     # The build's template functions: late templates are tried with them at validate time.
     functions: Mapping[str, Callable[..., object]] | None = None
+    # Where firmware descriptors are looked for ($XDG_CONFIG_HOME, $HOME); None: os.environ.
+    env: Mapping[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -484,18 +491,10 @@ class _Checks:
                 f"{did_you_mean(c.net_device, NET_DEVICES)}; kiln passes it to QEMU as is"
             )
         self.choice(c, "cdrom_interface")
-        if c.efi_firmware_code or c.efi_firmware_vars:
+        if c.efi_firmware_code or c.efi_firmware_vars or c.efi_secure_boot:
             c.efi_boot = True
         if c.efi_boot:
-            c.efi_firmware_code = c.efi_firmware_code or DEFAULT_EFI_CODE
-            c.efi_firmware_vars = c.efi_firmware_vars or DEFAULT_EFI_VARS
-            for key in ("efi_firmware_code", "efi_firmware_vars"):
-                value = getattr(c, key)
-                if not _probe(self._path(value), Path.is_file):
-                    self.err(
-                        f"{key} {value!r} does not exist: {efi_install_hint(c.qemu_binary)} "
-                        f"or point {key} at your firmware"
-                    )
+            self.efi_firmware()
         if c.firmware and not _probe(self._path(c.firmware), Path.is_file):
             self.err(f"firmware {c.firmware!r} does not exist")
         if c.vtpm and shutil.which("swtpm") is None:
@@ -504,6 +503,64 @@ class _Checks:
             c.qmp_enable = True
         if c.qmp_enable and not c.qmp_socket_path:
             c.qmp_socket_path = str(Path(c.output_directory) / f"{c.vm_name}.monitor")
+
+    def efi_firmware(self) -> None:
+        """The UEFI code and vars images: explicit paths win; else QEMU's descriptors."""
+        c = self.c
+        env = self.ctx.env if self.ctx.env is not None else os.environ
+        dirs = fw.descriptor_dirs(env)
+        files, passed = fw.descriptor_files(dirs)
+        want = fw.Search(_architecture(c.qemu_binary), c.machine_type, c.efi_secure_boot)
+
+        def exists(p: str) -> bool:
+            return _probe(self._path(p), Path.is_file)
+
+        chosen: fw.Firmware | None = None
+        if c.efi_firmware_code:
+            named = fw.describe_explicit(
+                c.efi_firmware_code, c.efi_firmware_vars or "", fw.parse_files(files),
+                lambda p: fw.sniff_format(str(self._path(p))),
+            )  # fmt: skip
+            if not c.efi_firmware_vars:
+                # The descriptor's own vars template fits the code image; Packer's
+                # OVMF_VARS.fd may not (a 2 MB template for a 4 MB code image).
+                vars_ = named.descriptor.vars if named.descriptor else None
+                c.efi_firmware_vars = vars_.path if vars_ else DEFAULT_EFI_VARS
+                vars_image = vars_ or fw.FlashImage(DEFAULT_EFI_VARS)
+                named = fw.Firmware(named.code, vars_image, named.descriptor, named.features)
+            chosen = named
+        else:
+            selection = fw.select(files, want, exists=exists)
+            passed += selection.skipped
+            for path, why in passed:
+                LOG.debug("firmware descriptor %s skipped: %s", path, why)
+            chosen = selection.firmware
+            if chosen is None and exists(DEFAULT_EFI_CODE) and not c.efi_secure_boot:
+                chosen = fw.Firmware(
+                    fw.FlashImage(DEFAULT_EFI_CODE), fw.FlashImage(DEFAULT_EFI_VARS)
+                )
+            if chosen is None:
+                self.err(_no_firmware_message(want, dirs, passed, efi_install_hint(c.qemu_binary)))
+                return
+            if chosen.descriptor is not None:
+                LOG.debug("firmware descriptor %s chosen", chosen.descriptor.path)
+            c.efi_firmware_code = chosen.code.path
+            if c.efi_firmware_vars:
+                fmt = fw.sniff_format(str(self._path(c.efi_firmware_vars)))
+                vars_image = fw.FlashImage(c.efi_firmware_vars, fmt)
+                chosen = fw.Firmware(chosen.code, vars_image, chosen.descriptor, chosen.features)
+            else:
+                c.efi_firmware_vars = chosen.vars.path
+        for key in ("efi_firmware_code", "efi_firmware_vars"):
+            value = getattr(c, key)
+            if not exists(value):
+                self.err(
+                    f"{key} {value!r} does not exist: {efi_install_hint(c.qemu_binary)} "
+                    f"or point {key} at your firmware"
+                )
+        problem = fw.machine_problem(chosen, c.machine_type)
+        if problem:
+            self.err(problem)
 
     def output_directory(self) -> None:
         path = self._path(self.c.output_directory)
@@ -631,6 +688,30 @@ def efi_install_hint(qemu_binary: str) -> str:
     if arch in _EFI_PACKAGES:
         return _EFI_PACKAGES[arch]
     return "install UEFI firmware for " + (arch or "your QEMU's architecture")
+
+
+def _architecture(qemu_binary: str) -> str:
+    """The emulator's target from its name (`qemu-system-x86_64` → x86_64)."""
+    name = Path(qemu_binary).name
+    return name.removeprefix("qemu-system-") if name.startswith("qemu-system-") else "x86_64"
+
+
+def _no_firmware_message(
+    want: fw.Search, dirs: list[Path], passed: list[tuple[Path, str]], install: str
+) -> str:
+    what = "Secure Boot UEFI firmware" if want.secure_boot else "UEFI firmware"
+    lines = [
+        f"efi_boot: no {what} for {want.architecture} and machine_type {want.machine!r}: no "
+        "firmware descriptor fits (looked in "
+        + ", ".join(str(d) for d in dirs)
+        + ")"
+        + (f" and {DEFAULT_EFI_CODE} does not exist" if not want.secure_boot else "")
+    ]
+    lines += [f"  {path.name}: {why}" for path, why in passed]
+    if want.secure_boot and not fw.can_smm(want.machine):
+        lines.append('  Secure Boot firmware needs SMM: set "machine_type": "q35"')
+    lines.append(f"  {install}, or set efi_firmware_code and efi_firmware_vars")
+    return "\n".join(lines)
 
 
 def _probe(path: Path, test: Callable[[Path], bool]) -> bool:

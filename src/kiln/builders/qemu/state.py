@@ -12,6 +12,7 @@ from kiln.engine.state import BuildState
 if TYPE_CHECKING:
     from kiln.builders.qemu.checkpoint_store import Checkpoint, CheckpointStore
     from kiln.builders.qemu.driver import QemuDriver
+    from kiln.builders.qemu.firmware import Firmware
     from kiln.builders.qemu.process import QemuProcess
     from kiln.communicator.ssh import SshCommunicator
     from kiln.net.ports import ReservedPort
@@ -48,6 +49,8 @@ class QemuState(BuildState[QemuConfig]):
     rendered_boot_command: list[str] = field(default_factory=list)
     serial_log: Path | None = None
     checkpoint: CheckpointRun | None = None  # -checkpoint, when this build can use one
+    # The UEFI firmware (efi_boot): images, formats, what the machine must provide.
+    firmware: Firmware | None = None
     # Every side effect goes through it: QemuDriver for a build, QemuRecorder for -dry-run.
     driver: QemuDriver = field(kw_only=True)
 

@@ -53,6 +53,7 @@ def runtime_facts(state: QemuState, *, control_fd: int | None) -> RuntimeFacts:
         http_port=state.http_port,
         headless=headless,
         efivars_path=efivars_path(state) if c.efi_boot else None,
+        firmware=state.firmware,
         tpm_socket=str(tpm_socket(state)) if c.vtpm else None,
         control_fd=control_fd,
         serial_log=str(state.serial_log) if state.serial_log else None,
