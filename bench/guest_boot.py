@@ -76,8 +76,11 @@ class Answers:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def boot(argv: list[str], port: int, typed: str | None, timeout: float) -> dict[str, float]:
-    """Start QEMU; type `typed` at the prompt; return when SSH answers (marks in seconds)."""
+def boot(
+    argv: list[str], port: int, typed: str | None, timeout: float, log: Path | None = None
+) -> dict[str, float]:
+    """Start QEMU; type `typed` at the prompt; return when SSH answers (marks in seconds).
+    With `log`, the serial output goes there, each line stamped with its arrival time."""
     began = time.monotonic()
     proc = subprocess.Popen(
         argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -91,7 +94,12 @@ def boot(argv: list[str], port: int, typed: str | None, timeout: float) -> dict[
         while time.monotonic() - began < timeout:
             ready, _, _ = select.select([proc.stdout], [], [], 0.05)
             if ready:
-                seen += proc.stdout.read() or b""
+                chunk = proc.stdout.read() or b""
+                seen += chunk
+                if log is not None and chunk:
+                    stamp = f"{time.monotonic() - began:7.2f} ".encode()
+                    with log.open("ab") as f:
+                        f.write(b"".join(stamp + line + b"\n" for line in chunk.splitlines()))
             now = time.monotonic() - began
             for name, needle in MARKS.items():
                 if name not in marks and needle in seen:
@@ -116,7 +124,9 @@ def boot(argv: list[str], port: int, typed: str | None, timeout: float) -> dict[
         proc.wait()
 
 
-def one_run(iso: Path, firmware: str, work: Path, answers: Answers) -> dict[str, Any]:
+def one_run(
+    iso: Path, firmware: str, work: Path, answers: Answers, logs: Path | None = None
+) -> dict[str, Any]:
     disk = work / "disk.qcow2"
     subprocess.run(["qemu-img", "create", "-f", "qcow2", str(disk), "256M"], check=True,
                    capture_output=True)  # fmt: skip
@@ -134,8 +144,9 @@ def one_run(iso: Path, firmware: str, work: Path, answers: Answers) -> dict[str,
     else:
         install = [*base, "-boot", "once=d", "-drive", f"file={iso},media=cdrom"]
     typed = f"install ks=http://10.0.2.2:{answers.port}/ks.cfg\r"
-    first = boot(install, port, typed, 300)
-    second = boot(base, port, None, 300)
+    stem = f"{iso.stem}-{firmware}-{time.strftime('%H%M%S')}"
+    first = boot(install, port, typed, 300, logs / f"{stem}-install.log" if logs else None)
+    second = boot(base, port, None, 300, logs / f"{stem}-reboot.log" if logs else None)
     disk.unlink()
     return {"install": first, "reboot": second}
 
@@ -154,6 +165,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--run", action="append", help="NAME=ISO:FIRMWARE (bios or efi), repeatable")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--serial-logs", type=Path, help="keep time-stamped serial logs here")
     args = ap.parse_args()
     default_iso = ROOT / "build" / "guest" / "tiny-installer.iso"
     specs = args.run or [f"bios={default_iso}:bios", f"efi={default_iso}:efi"]
@@ -170,7 +182,9 @@ def main() -> int:
         answers = Answers(Path(tmp))
         for rnd in range(args.rounds):
             for name, (iso, firmware) in runs.items():
-                run = one_run(iso, firmware, Path(tmp), answers)
+                if args.serial_logs:
+                    args.serial_logs.mkdir(parents=True, exist_ok=True)
+                run = one_run(iso, firmware, Path(tmp), answers, args.serial_logs)
                 results.setdefault(name, []).append(run)
                 print(f"round {rnd + 1} {name}: {json.dumps(run)}", file=sys.stderr)
         answers.server.shutdown()

@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,18 +155,42 @@ def image_info(path: Path) -> dict[str, Any]:
     return info
 
 
+# GPT partition type of a Linux file system (the test guest's root under UEFI).
+LINUX_FS_GUID = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+
+
+def root_partition_start(raw: Path) -> int:
+    """First sector of the test guest's root: MBR partition 1 (BIOS install) or the GPT's
+    Linux partition (UEFI install: partition 1 is the ESP)."""
+    with raw.open("rb") as f:
+        mbr = f.read(512)
+        assert mbr[510:512] == b"\x55\xaa", "no MBR (or protective MBR) on the disk"
+        if mbr[446 + 4] != 0xEE:  # not a GPT's protective MBR
+            start: int = struct.unpack("<I", mbr[446 + 8 : 446 + 12])[0]
+            return start
+        f.seek(512)
+        header = f.read(92)
+        assert header[:8] == b"EFI PART", "protective MBR without a GPT header"
+        entries_lba, count, size = struct.unpack("<QII", header[72:88])
+        f.seek(entries_lba * 512)
+        for _ in range(count):
+            entry = f.read(size)
+            type_guid = str(uuid.UUID(bytes_le=entry[:16])).upper()
+            if type_guid == LINUX_FS_GUID:
+                first: int = struct.unpack("<Q", entry[32:40])[0]
+                return first
+    raise AssertionError("the GPT has no Linux file system partition")
+
+
 def read_guest_file(image: Path, guest_path: str, scratch: Path) -> str:
-    """Read a file from the image's first (ext4) partition with debugfs, without booting."""
+    """Read a file from the image's root (ext4) partition with debugfs, without booting."""
     raw = scratch / f"{image.name}.raw"
     fmt = image_info(image)["format"]
     if fmt == "raw":
         raw = image
     else:
         subprocess.run(["qemu-img", "convert", "-O", "raw", str(image), str(raw)], check=True)
-    with raw.open("rb") as f:
-        mbr = f.read(512)
-    assert mbr[510:512] == b"\x55\xaa", "no MBR on the disk"
-    start_sector = struct.unpack("<I", mbr[446 + 8 : 446 + 12])[0]
+    start_sector = root_partition_start(raw)
     proc = subprocess.run(
         ["debugfs", "-R", f"cat {guest_path}", f"{raw}?offset={start_sector * 512}"],
         capture_output=True,

@@ -1,0 +1,129 @@
+"""`kiln build` with `efi_boot` on the test guest, then its artifact booted again under OVMF.
+
+The build boots the hybrid ISO under OVMF (GRUB's `boot:` prompt), the installer writes GPT +
+ESP and registers the boot entry `kiln` in the VM's variable store, the installed system
+reaches SSH, a provisioner runs, the VM powers off, and the artifact is the qcow2 plus
+`efivars.fd`. The second boot uses only that artifact (an overlay on the qcow2 and a copy of
+`efivars.fd`): no ISO, so it is the boot entry the installer wrote that starts it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from build_harness import (
+    ROOT_PASSWORD,
+    image_info,
+    kiln_env,
+    read_guest_file,
+    run_kiln,
+    tiny_builder,
+    write_answers,
+    write_template,
+)
+from conftest import BuiltImage
+from guest_fixtures import free_tcp_port, keep_on_failure, ssh_output, start_qemu, wait_for_ssh
+
+pytestmark = pytest.mark.e2e
+
+# OVMF under TCG shows GRUB's prompt after about 5 s (7–8 s on a busy host); keys typed
+# before GRUB reads them are lost, so the EFI build waits longer than the BIOS one (1 s).
+EFI_BOOT_WAIT = "12s"
+USING = re.compile(r"==> qemu: Using UEFI firmware (\S+) \(descriptor (\S+)\)")
+
+
+@pytest.fixture(scope="session")
+def efi_build(
+    tiny_iso: object, kiln_session_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> BuiltImage:
+    work = tmp_path_factory.mktemp("efi")
+    write_answers(work / "http", marker="efi-http")
+    write_template(
+        work / "template.json",
+        [tiny_builder(tiny_iso, efi_boot=True, vm_name="efi.qcow2", boot_wait=EFI_BOOT_WAIT)],
+        provisioners=[
+            {"type": "shell",
+             "inline": ["test -d /sys/firmware/efi && echo uefi > /root/firmware.txt"]},
+        ],
+    )  # fmt: skip
+    env = kiln_env(work, kiln_session_cache)
+    run = run_kiln(["build", "template.json"], cwd=work, env=env)
+    assert run.returncode == 0, run.output
+    return BuiltImage(work, work / "out" / "efi.qcow2", run, env)
+
+
+def firmware_used(build: BuiltImage) -> tuple[Path, Path]:
+    """The code image and descriptor the build's output names."""
+    found = USING.search(build.run.output)
+    assert found, f"no 'Using UEFI firmware' line in:\n{build.run.output}"
+    return Path(found[1]), Path(found[2])
+
+
+def test_efi_build_uses_a_descriptor_and_keeps_efivars(efi_build: BuiltImage) -> None:
+    out = efi_build.run.output
+    code, descriptor = firmware_used(efi_build)
+    assert descriptor.is_file() and descriptor.parent.name == "firmware"
+    assert code.is_file()
+    for line in (
+        "==> qemu: Starting VM, booting from CD-ROM",
+        "==> qemu: Connected to SSH!",
+        "==> qemu: Gracefully halting virtual machine...",
+        "--> qemu: VM files in directory: out",
+    ):
+        assert line in out, f"missing {line!r} in:\n{out}"
+    files = sorted(p.name for p in efi_build.image.parent.iterdir())
+    assert files == ["efi.qcow2", "efivars.fd"]
+    assert image_info(efi_build.image)["format"] == "qcow2"
+
+
+def test_efi_install_wrote_its_boot_entry_into_efivars(efi_build: BuiltImage) -> None:
+    """efibootmgr in the guest wrote Boot#### "kiln" into the pflash that is the artifact's
+    efivars.fd (UEFI variable names and descriptions are UTF-16)."""
+    efivars = (efi_build.image.parent / "efivars.fd").read_bytes()
+    assert "kiln".encode("utf-16-le") + b"\0\0" in efivars
+    assert "\\EFI\\kiln\\grubx64.efi".encode("utf-16-le") in efivars
+
+
+def test_efi_provisioner_ran_under_uefi(efi_build: BuiltImage, tmp_path: Path) -> None:
+    assert read_guest_file(efi_build.image, "/root/firmware.txt", tmp_path) == "uefi\n"
+    assert read_guest_file(efi_build.image, "/etc/kiln-marker", tmp_path) == "efi-http\n"
+
+
+async def test_efi_artifact_boots_again_from_its_efivars(
+    efi_build: BuiltImage, tmp_path: Path
+) -> None:
+    """The artifact alone (no ISO, no -boot) reaches SSH through the installer's boot entry."""
+    code, _ = firmware_used(efi_build)
+    disk = tmp_path / "disk.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-f", "qcow2", "-F", "qcow2", "-b", str(efi_build.image),
+         str(disk)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    efivars = tmp_path / "efivars.fd"
+    efivars.write_bytes((efi_build.image.parent / "efivars.fd").read_bytes())
+    port = free_tcp_port()
+    with keep_on_failure("efi-artifact-reboot", tmp_path / "serial.log"):
+        async with start_qemu(
+            tmp_path,
+            [
+                "-drive", f"file={code},if=pflash,unit=0,format=raw,readonly=on",
+                "-drive", f"file={efivars},if=pflash,unit=1,format=raw",
+                "-drive", f"file={disk},if=virtio,format=qcow2",
+                "-netdev", f"user,id=user.0,hostfwd=tcp:127.0.0.1:{port}-:22",
+                "-device", "virtio-net,netdev=user.0",
+            ],
+        ) as vm:  # fmt: skip
+            async with await wait_for_ssh(
+                port, password=ROOT_PASSWORD, alive=vm, timeout=180
+            ) as conn:
+                got = await ssh_output(conn, "cat /etc/kiln-marker /root/firmware.txt")
+                assert got == "efi-http\nuefi\n"
+                assert (await ssh_output(conn, "ls -d /sys/firmware/efi")).strip()
+            serial = vm.serial_text()
+    started = re.search(r'BdsDxe: starting Boot[0-9A-F]{4} "([^"]*)"', serial)
+    assert started and started[1] == "kiln", serial[:2000]
