@@ -9,7 +9,6 @@ kiln deliberately differs, `docs/compatibility.md` lists it.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -39,6 +38,7 @@ from kiln.options.choices import choice_problem
 from kiln.options.spec import option_specs
 from kiln.suggest import did_you_mean
 from kiln.template.engine import parse
+from kiln.ui.log import LOG
 
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
@@ -53,7 +53,6 @@ _EFI_PACKAGES = {
     "Fedora: edk2-aarch64)",
     "arm": "install the UEFI firmware for arm (apt-get install qemu-efi-arm; Fedora: edk2-arm)",
 }
-LOG = logging.getLogger("kiln.qemu")
 # Packer's VNC password alphabet (it lacks "7"; kiln does not copy that quirk).
 _VNC_ALPHABET = string.ascii_letters + string.digits
 

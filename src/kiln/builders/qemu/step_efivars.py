@@ -6,14 +6,12 @@ from the descriptor that names its images, and says which one it is.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kiln.builders.qemu.firmware import descriptor_dirs, settled
 from kiln.builders.qemu.state import QemuState
-
-LOG = logging.getLogger("kiln.qemu")
+from kiln.ui.log import LOG
 
 
 def efivars_path(state: QemuState) -> str:
