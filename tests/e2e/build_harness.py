@@ -108,10 +108,13 @@ def interrupt_and_wait(proc: subprocess.Popen[str], sig: int = signal.SIGINT) ->
     return rest
 
 
-def write_answers(directory: Path, *, marker: str, after: str = "reboot") -> Path:
+def write_answers(directory: Path, *, marker: str, after: str = "reboot", extra: str = "") -> Path:
+    """ks.cfg for the test guest; `extra` adds lines (e.g. "efi_boot_entry=no\n")."""
     directory.mkdir(parents=True, exist_ok=True)
     ks = directory / "ks.cfg"
-    ks.write_text(f"rootpw={ROOT_PASSWORD}\nhostname=kiln-e2e\nmarker={marker}\nafter={after}\n")
+    ks.write_text(
+        f"rootpw={ROOT_PASSWORD}\nhostname=kiln-e2e\nmarker={marker}\nafter={after}\n{extra}"
+    )
     return ks
 
 
@@ -204,8 +207,9 @@ def read_guest_file(image: Path, guest_path: str, scratch: Path) -> str:
     return proc.stdout
 
 
-def qemu_processes_under(directory: Path) -> list[str]:
-    """Command lines of running qemu-system processes that mention `directory`."""
+def qemu_processes_under(directory: Path, program: str = "qemu-system") -> list[str]:
+    """Command lines of running `program` processes (qemu-system, swtpm) that mention
+    `directory`."""
     found = []
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit():
@@ -215,7 +219,7 @@ def qemu_processes_under(directory: Path) -> list[str]:
         except OSError:
             continue
         text = " ".join(part.decode(errors="replace") for part in cmd)
-        if "qemu-system" in text and str(directory) in text:
+        if program in text and str(directory) in text:
             found.append(text)
     return found
 

@@ -30,9 +30,11 @@ from guest_fixtures import free_tcp_port, keep_on_failure, ssh_output, start_qem
 
 pytestmark = pytest.mark.e2e
 
-# OVMF under TCG shows GRUB's prompt after about 5 s (7–8 s on a busy host); keys typed
-# before GRUB reads them are lost, so the EFI build waits longer than the BIOS one (1 s).
-EFI_BOOT_WAIT = "12s"
+# OVMF under TCG shows GRUB's prompt after about 5 s (9 s with the host's load at 10); keys
+# typed before GRUB reads them are lost, so the EFI build waits longer than the BIOS one (1 s).
+# With a TPM, OVMF and GRUB measure what they load (hashing under TCG): twice as long.
+EFI_BOOT_WAIT = "15s"
+EFI_TPM_BOOT_WAIT = "30s"
 USING = re.compile(r"==> qemu: Using UEFI firmware (\S+) \(descriptor (\S+)\)")
 
 
@@ -127,3 +129,58 @@ async def test_efi_artifact_boots_again_from_its_efivars(
             serial = vm.serial_text()
     started = re.search(r'BdsDxe: starting Boot[0-9A-F]{4} "([^"]*)"', serial)
     assert started and started[1] == "kiln", serial[:2000]
+
+
+# --- an installer that registers no boot entry, with a TPM -------------------------------
+
+TPM_SCRIPT = """\
+test -e /sys/class/tpm/tpm0 || { echo 'no /sys/class/tpm/tpm0' >&2; exit 1; }
+cat /sys/class/tpm/tpm0/tpm_version_major > /root/tpm-version.txt
+cat /sys/class/tpm/tpm0/pcr-sha256/0 > /root/pcr0.txt
+"""
+
+
+@pytest.fixture(scope="session")
+def efi_tpm_build(
+    tiny_iso: object, kiln_session_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> BuiltImage:
+    """efi_boot + vtpm; the installer leaves the boot order alone (efi_boot_entry=no), so
+    only kiln's "ISO once, then disk" gets the installed system booted after its reboot."""
+    work = tmp_path_factory.mktemp("efi-tpm")
+    write_answers(work / "http", marker="efi-no-entry", extra="efi_boot_entry=no\n")
+    (work / "tpm.sh").write_text(TPM_SCRIPT)
+    builder = tiny_builder(
+        tiny_iso, efi_boot=True, vtpm=True, vm_name="efi-tpm.qcow2", boot_wait=EFI_TPM_BOOT_WAIT,
+        ssh_timeout="3m",
+    )  # fmt: skip
+    write_template(
+        work / "template.json", [builder], provisioners=[{"type": "shell", "script": "tpm.sh"}]
+    )
+    env = kiln_env(work, kiln_session_cache)
+    run = run_kiln(["build", "template.json"], cwd=work, env=env)
+    assert run.returncode == 0, run.output
+    return BuiltImage(work, work / "out" / "efi-tpm.qcow2", run, env)
+
+
+def test_efi_without_a_boot_entry_boots_the_disk_after_the_install(
+    efi_tpm_build: BuiltImage, tmp_path: Path
+) -> None:
+    assert read_guest_file(efi_tpm_build.image, "/etc/kiln-marker", tmp_path) == "efi-no-entry\n"
+    efivars = (efi_tpm_build.image.parent / "efivars.fd").read_bytes()
+    assert "\\EFI\\kiln\\grubx64.efi".encode("utf-16-le") not in efivars
+    assert "Could not make the disk boot first" not in efi_tpm_build.run.output
+
+
+def test_vtpm_is_seen_and_measured_in_the_guest(efi_tpm_build: BuiltImage, tmp_path: Path) -> None:
+    assert read_guest_file(efi_tpm_build.image, "/root/tpm-version.txt", tmp_path) == "2\n"
+    pcr0 = read_guest_file(efi_tpm_build.image, "/root/pcr0.txt", tmp_path).strip()
+    assert re.fullmatch(r"[0-9A-F]{64}", pcr0), pcr0
+    assert pcr0 != "0" * 64, "OVMF measured nothing into PCR 0"
+
+
+def test_vtpm_leaves_no_swtpm_and_no_state(efi_tpm_build: BuiltImage) -> None:
+    from build_harness import qemu_processes_under
+
+    assert qemu_processes_under(efi_tpm_build.workdir, "swtpm") == []
+    assert list((efi_tpm_build.workdir / "tmp").iterdir()) == []
+

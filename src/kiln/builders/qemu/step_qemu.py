@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from kiln.builders.qemu.accel import choose_accelerator
+from kiln.builders.qemu.boot_order import set_disk_then_iso
 from kiln.builders.qemu.cmdline import RuntimeFacts, build_argv, qemuargs_template_data
 from kiln.builders.qemu.config import QemuConfig
 from kiln.builders.qemu.process import QemuError, QemuProcess
@@ -20,6 +21,7 @@ from kiln.builders.qemu.state import QemuState
 from kiln.builders.qemu.step_efivars import efivars_path
 from kiln.builders.qemu.step_vtpm import tpm_socket
 from kiln.template.engine import render
+from kiln.ui.log import LOG
 
 
 def display_available(env: dict[str, str]) -> bool:
@@ -164,6 +166,27 @@ async def _after_start(state: QemuState, qemu: QemuProcess) -> None:
         state.ui.say(f"QMP socket at: {c.qmp_socket_path}")
     if state.vnc_port is not None and (c.headless or not display_available(state.options.env)):
         state.ui.message(vnc_note(c, state.vnc_port.port))
+    if c.efi_boot and not c.disk_image and state.iso_path and state.disk_paths:
+        await _efi_boot_order(state, qemu)
     await asyncio.sleep(0)
     if qemu.returncode is not None:
         raise QemuError(qemu.failure_message("Qemu failed to start"))
+
+
+async def _efi_boot_order(state: QemuState, qemu: QemuProcess) -> None:
+    """The ISO once, then the disk (see boot_order.py); a warning if QEMU refuses."""
+    assert state.iso_path is not None
+    try:
+        done = await set_disk_then_iso(qemu, state.disk_paths[0], state.iso_path)
+    except QemuError as err:
+        done, why = [], str(err)
+    else:
+        why = "the disk or the ISO is not among QEMU's drives"
+    if done:
+        LOG.debug("UEFI boot order from the first reboot on: %s", done)
+    else:
+        state.ui.warn(
+            "Could not make the disk boot first after the installer's reboot (" + why + "); "
+            "the firmware keeps its own order, in which the ISO comes first until the "
+            "installer registers a boot entry."
+        )
