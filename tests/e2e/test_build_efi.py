@@ -184,3 +184,29 @@ def test_vtpm_leaves_no_swtpm_and_no_state(efi_tpm_build: BuiltImage) -> None:
     assert qemu_processes_under(efi_tpm_build.workdir, "swtpm") == []
     assert list((efi_tpm_build.workdir / "tmp").iterdir()) == []
 
+
+# --- Secure Boot -------------------------------------------------------------------------
+
+
+def test_secure_boot_with_an_unsigned_loader_fails_saying_why(
+    tiny_iso: object, kiln_session_cache: Path, tmp_path: Path
+) -> None:
+    """efi_secure_boot picks Debian's enrolled-keys firmware (Microsoft's keys, SMM on q35);
+    the test guest's GRUB is not signed, so OVMF refuses it and finds nothing else to boot.
+    The build must stop with that explanation instead of waiting out ssh_timeout (10 m)."""
+    write_answers(tmp_path / "http", marker="never")
+    builder = tiny_builder(
+        tiny_iso, efi_secure_boot=True, machine_type="q35", vm_name="sb.qcow2",
+        boot_wait=EFI_BOOT_WAIT, ssh_timeout="10m",
+    )  # fmt: skip
+    write_template(tmp_path / "template.json", [builder])
+    run = run_kiln(
+        ["build", "template.json"], cwd=tmp_path, env=kiln_env(tmp_path, kiln_session_cache)
+    )
+    assert run.returncode == 1, run.output
+    _, descriptor = firmware_used(BuiltImage(tmp_path, tmp_path / "out", run, {}))
+    assert "enrolled-keys" in descriptor.read_text()
+    assert (
+        'Secure Boot refused to start "UEFI QEMU DVD-ROM QM00001" (Access Denied): ' in run.output
+    ), run.output
+    assert "Timeout waiting for SSH" not in run.output

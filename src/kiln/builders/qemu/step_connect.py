@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from kiln.builders.qemu.firmware_log import SerialWatch
 from kiln.builders.qemu.state import QemuState
 from kiln.communicator.ssh import SshCommunicator
 from kiln.communicator.ssh_settings import SshSettings
@@ -38,13 +39,31 @@ def ssh_settings(state: QemuState) -> SshSettings:
     )
 
 
-async def connect(state: QemuState) -> SshCommunicator:
+def stop_reason(state: QemuState) -> Callable[[], str | None] | None:
+    """Why waiting for SSH is pointless: QEMU exited, or (UEFI) the firmware gave up."""
     qemu = state.qemu
+    if qemu is None:
+        return None
+    c = state.plan.config
+    if not (c.efi_boot and state.serial_log is not None):
+        return qemu.exit_reason
+    features = state.firmware.features if state.firmware is not None else frozenset()
+    watch = SerialWatch(
+        state.serial_log, secure_boot=c.efi_secure_boot or "enrolled-keys" in features
+    )
+
+    def reason() -> str | None:
+        return qemu.exit_reason() or watch.problem()
+
+    return reason
+
+
+async def connect(state: QemuState) -> SshCommunicator:
     settings = ssh_settings(state)
     return await SshCommunicator.wait_for(
         settings,
         log=lambda line: LOG.debug("[%s] %s", state.name, line),
-        cancel_if=(qemu.exit_reason if qemu is not None else None),
+        cancel_if=stop_reason(state),
     )
 
 
