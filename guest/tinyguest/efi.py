@@ -1,17 +1,23 @@
-"""The ISO's UEFI half: GRUB's EFI image in a FAT El Torito image, and the EFI overlay initrd.
+"""The ISO's UEFI half: shim and GRUB in a FAT El Torito image, and the EFI overlay initrd.
 
 Everything comes from Debian packages, as for the BIOS half:
 
-* `grub-efi-amd64-bin`'s monolithic `gcdx64.efi` (the image Debian's own installer CDs boot,
-  with prefix `/boot/grub`) is the EFI boot loader, in a FAT image made with `mtools`
-  (package `mtools`, run from its unpacked copy). On the CD it finds `/.disk/info`, then
-  reads `/boot/grub/grub.cfg` (from `guest/iso/`), which loads `read.mod` to emulate
-  isolinux's `boot:` prompt.
-* The same image is what the installer copies to the installed system's ESP (it mounts the
-  FAT image from the CD with a loop device), so the ISO carries GRUB once.
+* The boot chain is the one Debian's own installer CDs use, so it also boots under Secure
+  Boot with Microsoft's keys enrolled: `\\EFI\\BOOT\\BOOTX64.EFI` is `shimx64.efi.signed`
+  (package `shim-signed`, signed by Microsoft's UEFI CA), which starts `grubx64.efi` beside
+  it: `gcdx64.efi.signed` (package `grub-efi-amd64-signed`, signed by Debian; prefix
+  `/boot/grub`), which verifies the (Debian-signed) kernel through shim. The FAT image is
+  made with `mtools` (package `mtools`, run from its unpacked copy). On the CD, GRUB finds
+  `/.disk/info`, then reads `/boot/grub/grub.cfg` (from `guest/iso/`), which loads
+  `read.mod` (package `grub-efi-amd64-bin`, the same GRUB build) to emulate isolinux's
+  `boot:` prompt. Under Secure Boot GRUB loads no modules: its own `grub>` command line
+  takes the same input.
+* The same files are what the installer copies to the installed system's ESP (it mounts the
+  FAT image from the CD with a loop device), so the ISO carries them once.
 * `initrd-efi.gz` is a second initramfs archive that only the ISO's GRUB loads after the main
   one: the installer's EFI tools (`mkfs.fat`, `efibootmgr` and its libraries, the `efivarfs`
-  and `loop` modules). The BIOS path never reads it, so it boots exactly as before.
+  and `loop` modules) and `ahci` (q35's SATA controller holds the CD). The BIOS path never
+  reads it, so it boots exactly as before.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ from .tree import Tree, write_cpio
 
 GRUB_PACKAGE = "grub-efi-amd64-bin"
 GRUB_DIR = "usr/lib/grub/x86_64-efi"
-GRUB_CD_IMAGE = f"{GRUB_DIR}/monolithic/gcdx64.efi"
+# (package, path) of each file of the FAT image's \EFI\BOOT, by the name it gets there.
+BOOT_FILES: dict[str, tuple[str, str]] = {
+    "BOOTX64.EFI": ("shim-signed", "usr/lib/shim/shimx64.efi.signed"),
+    "grubx64.efi": ("grub-efi-amd64-signed", "usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed"),
+}
 # Modules Debian's monolithic image lacks, loaded by grub.cfg from /boot/grub/x86_64-efi.
 GRUB_EXTRA_MODULES = ("read",)
 MTOOLS = ("mtools", "usr/bin/mtools")
@@ -37,13 +47,13 @@ EFI_PACKAGE_FILES: dict[str, tuple[str, ...]] = {
     "dosfstools": ("sbin/mkfs.fat",),
     "efibootmgr": ("bin/efibootmgr",),
 }
-EFI_MODULES = ("efivarfs", "loop")
+EFI_MODULES = ("efivarfs", "loop", "ahci")
 ESP_IMAGE = "boot/grub/efi.img"  # path on the ISO (the El Torito EFI entry)
 EFI_INITRD = "kiln/initrd-efi.gz"
 
 
 def efi_packages() -> list[str]:
-    return [GRUB_PACKAGE, MTOOLS[0], *EFI_PACKAGE_FILES]
+    return [GRUB_PACKAGE, MTOOLS[0], *EFI_PACKAGE_FILES, *(p for p, _ in BOOT_FILES.values())]
 
 
 def grub_module_closure(moddir: Path, wanted: tuple[str, ...]) -> list[str]:
@@ -68,9 +78,10 @@ def grub_module_closure(moddir: Path, wanted: tuple[str, ...]) -> list[str]:
     return order
 
 
-def make_esp_image(loader: bytes, mtools: Path, work: Path, epoch: int) -> bytes:
-    """A FAT image holding `loader` as /EFI/BOOT/BOOTX64.EFI (whole MiB, 256 KiB spare)."""
-    mib = -(-(len(loader) + (256 << 10)) // (1 << 20))
+def make_esp_image(files: dict[str, bytes], mtools: Path, work: Path, epoch: int) -> bytes:
+    """A FAT image holding `files` in /EFI/BOOT (whole MiB, 256 KiB spare)."""
+    size = sum(len(data) for data in files.values())
+    mib = -(-(size + (256 << 10)) // (1 << 20))
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SOURCE_DATE_EPOCH": str(epoch),
@@ -79,9 +90,6 @@ def make_esp_image(loader: bytes, mtools: Path, work: Path, epoch: int) -> bytes
     }
     with tempfile.TemporaryDirectory(dir=work, prefix="esp-") as tmp:
         img = Path(tmp) / "efi.img"
-        src = Path(tmp) / "BOOTX64.EFI"
-        src.write_bytes(loader)
-        os.utime(src, (epoch, epoch))
 
         def mtool(*args: str) -> None:
             run([str(mtools), "-c", *args], env=env)
@@ -90,21 +98,35 @@ def make_esp_image(loader: bytes, mtools: Path, work: Path, epoch: int) -> bytes
         mtool("mformat", "-i", str(img), "-C", "-T", str(mib * 2048), "-h", "64", "-s", "32",
               "-N", "4b494c4e", "-v", "KILN_EFI", "::")  # fmt: skip
         mtool("mmd", "-i", str(img), "::/EFI", "::/EFI/BOOT")
-        mtool("mcopy", "-m", "-i", str(img), str(src), "::/EFI/BOOT/BOOTX64.EFI")
+        for name, data in sorted(files.items()):
+            src = Path(tmp) / name
+            src.write_bytes(data)
+            os.utime(src, (epoch, epoch))
+            mtool("mcopy", "-m", "-i", str(img), str(src), f"::/EFI/BOOT/{name}")
         return img.read_bytes()
 
 
 def add_efi_files(iso: Tree, resolver: LibResolver, work: Path, epoch: int) -> None:
-    """GRUB's EFI image (as the El Torito FAT image), its extra modules and /.disk/info."""
-    groot = resolver.package_root(GRUB_PACKAGE)
-    loader = (groot / GRUB_CD_IMAGE).read_bytes()
+    """shim + GRUB (as the El Torito FAT image), GRUB's extra modules and /.disk/info."""
+    signed = resolver.records["grub-efi-amd64-signed"].version  # e.g. 1+2.06+13+deb12u2
+    modules = resolver.records[GRUB_PACKAGE].version  # e.g. 2.06-13+deb12u2
+    if signed.split("+", 1)[-1] != modules.replace("-", "+"):
+        raise BuildError(
+            f"grub-efi-amd64-signed {signed} and {GRUB_PACKAGE} {modules} are different GRUB "
+            "builds (read.mod must match the signed GRUB); run apt-get update and retry"
+        )
+    files = {
+        name: (resolver.package_root(pkg) / rel).read_bytes()
+        for name, (pkg, rel) in BOOT_FILES.items()
+    }
     mtools = resolver.package_root(MTOOLS[0]) / MTOOLS[1]
-    iso.file(ESP_IMAGE, make_esp_image(loader, mtools, work, epoch))
+    iso.file(ESP_IMAGE, make_esp_image(files, mtools, work, epoch))
+    groot = resolver.package_root(GRUB_PACKAGE)
     for name in grub_module_closure(groot / GRUB_DIR, GRUB_EXTRA_MODULES):
         iso.file(
             f"boot/grub/x86_64-efi/{name}.mod", (groot / GRUB_DIR / f"{name}.mod").read_bytes()
         )
-    # gcdx64.efi finds the CD by this file (as on Debian's own installer CDs).
+    # GRUB finds the CD by this file (as on Debian's own installer CDs).
     iso.file(".disk/info", b"kiln tiny installer\n")
 
 

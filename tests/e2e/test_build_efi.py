@@ -30,11 +30,12 @@ from guest_fixtures import free_tcp_port, keep_on_failure, ssh_output, start_qem
 
 pytestmark = pytest.mark.e2e
 
-# OVMF under TCG shows GRUB's prompt after about 5 s (9 s with the host's load at 10); keys
-# typed before GRUB reads them are lost, so the EFI build waits longer than the BIOS one (1 s).
-# With a TPM, OVMF and GRUB measure what they load (hashing under TCG): twice as long.
-EFI_BOOT_WAIT = "15s"
-EFI_TPM_BOOT_WAIT = "30s"
+# OVMF under TCG shows GRUB's prompt after about 5 s on a quiet host and 13 s with its load
+# at 12 (measured here); keys typed before GRUB reads them are lost, so EFI builds wait much
+# longer than the BIOS one (1 s). With a TPM, OVMF and GRUB measure what they load (hashing
+# under TCG), and with Secure Boot's SMM the firmware is slower too: about twice as long.
+EFI_BOOT_WAIT = "25s"
+SLOW_EFI_BOOT_WAIT = "45s"
 USING = re.compile(r"==> qemu: Using UEFI firmware (\S+) \(descriptor (\S+)\)")
 
 
@@ -87,7 +88,7 @@ def test_efi_install_wrote_its_boot_entry_into_efivars(efi_build: BuiltImage) ->
     efivars.fd (UEFI variable names and descriptions are UTF-16)."""
     efivars = (efi_build.image.parent / "efivars.fd").read_bytes()
     assert "kiln".encode("utf-16-le") + b"\0\0" in efivars
-    assert "\\EFI\\kiln\\grubx64.efi".encode("utf-16-le") in efivars
+    assert "\\EFI\\kiln\\shimx64.efi".encode("utf-16-le") in efivars
 
 
 def test_efi_provisioner_ran_under_uefi(efi_build: BuiltImage, tmp_path: Path) -> None:
@@ -150,8 +151,8 @@ def efi_tpm_build(
     write_answers(work / "http", marker="efi-no-entry", extra="efi_boot_entry=no\n")
     (work / "tpm.sh").write_text(TPM_SCRIPT)
     builder = tiny_builder(
-        tiny_iso, efi_boot=True, vtpm=True, vm_name="efi-tpm.qcow2", boot_wait=EFI_TPM_BOOT_WAIT,
-        ssh_timeout="3m",
+        tiny_iso, efi_boot=True, vtpm=True, vm_name="efi-tpm.qcow2", boot_wait=SLOW_EFI_BOOT_WAIT,
+        ssh_timeout="8m",
     )  # fmt: skip
     write_template(
         work / "template.json", [builder], provisioners=[{"type": "shell", "script": "tpm.sh"}]
@@ -167,7 +168,7 @@ def test_efi_without_a_boot_entry_boots_the_disk_after_the_install(
 ) -> None:
     assert read_guest_file(efi_tpm_build.image, "/etc/kiln-marker", tmp_path) == "efi-no-entry\n"
     efivars = (efi_tpm_build.image.parent / "efivars.fd").read_bytes()
-    assert "\\EFI\\kiln\\grubx64.efi".encode("utf-16-le") not in efivars
+    assert "\\EFI\\kiln\\shimx64.efi".encode("utf-16-le") not in efivars
     assert "Could not make the disk boot first" not in efi_tpm_build.run.output
 
 
@@ -188,25 +189,54 @@ def test_vtpm_leaves_no_swtpm_and_no_state(efi_tpm_build: BuiltImage) -> None:
 # --- Secure Boot -------------------------------------------------------------------------
 
 
-def test_secure_boot_with_an_unsigned_loader_fails_saying_why(
+def test_secure_boot_build_works_with_the_signed_boot_chain(
     tiny_iso: object, kiln_session_cache: Path, tmp_path: Path
 ) -> None:
-    """efi_secure_boot picks Debian's enrolled-keys firmware (Microsoft's keys, SMM on q35);
-    the test guest's GRUB is not signed, so OVMF refuses it and finds nothing else to boot.
-    The build must stop with that explanation instead of waiting out ssh_timeout (10 m)."""
-    write_answers(tmp_path / "http", marker="never")
+    """efi_secure_boot picks Debian's enrolled-keys firmware (Microsoft's keys, SMM on q35):
+    the guest's shim (Microsoft-signed) → GRUB (Debian-signed) → kernel (Debian-signed) boot,
+    GRUB's own command line takes the boot command, and the kernel says Secure Boot is on."""
+    write_answers(tmp_path / "http", marker="secure-boot")
     builder = tiny_builder(
         tiny_iso, efi_secure_boot=True, machine_type="q35", vm_name="sb.qcow2",
-        boot_wait=EFI_BOOT_WAIT, ssh_timeout="10m",
+        boot_wait=SLOW_EFI_BOOT_WAIT, ssh_timeout="8m",
+    )  # fmt: skip
+    write_template(
+        tmp_path / "template.json",
+        [builder],
+        provisioners=[
+            {"type": "shell", "inline": ["dmesg | grep -o 'Secure boot enabled' > /root/sb.txt"]}
+        ],
+    )
+    run = run_kiln(
+        ["build", "template.json"], cwd=tmp_path, env=kiln_env(tmp_path, kiln_session_cache)
+    )
+    assert run.returncode == 0, run.output
+    _, descriptor = firmware_used(BuiltImage(tmp_path, tmp_path / "out", run, {}))
+    assert "enrolled-keys" in descriptor.read_text()
+    image = tmp_path / "out" / "sb.qcow2"
+    assert read_guest_file(image, "/root/sb.txt", tmp_path) == "Secure boot enabled\n"
+
+
+def test_secure_boot_refusing_the_loader_fails_saying_why(
+    tiny_iso: object, kiln_session_cache: Path, tmp_path: Path
+) -> None:
+    """OVMF's snakeoil variable store enrolls only a test key: it refuses Microsoft-signed
+    shim (Access Denied) and OVMF would go on to minutes of network boot. The build must
+    stop with that explanation instead of waiting out ssh_timeout (10 m)."""
+    write_answers(tmp_path / "http", marker="never")
+    builder = tiny_builder(
+        tiny_iso, efi_firmware_code="/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+        efi_firmware_vars="/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd", machine_type="q35",
+        vm_name="sb.qcow2", boot_wait=EFI_BOOT_WAIT, ssh_timeout="10m",
     )  # fmt: skip
     write_template(tmp_path / "template.json", [builder])
     run = run_kiln(
         ["build", "template.json"], cwd=tmp_path, env=kiln_env(tmp_path, kiln_session_cache)
     )
     assert run.returncode == 1, run.output
-    _, descriptor = firmware_used(BuiltImage(tmp_path, tmp_path / "out", run, {}))
-    assert "enrolled-keys" in descriptor.read_text()
     assert (
-        'Secure Boot refused to start "UEFI QEMU DVD-ROM QM00001" (Access Denied): ' in run.output
+        'Secure Boot refused to start "UEFI QEMU DVD-ROM QM00001" (Access Denied): the '
+        "firmware has Secure Boot on, and its boot loader is not signed by a key in the "
+        "firmware's database." in run.output
     ), run.output
     assert "Timeout waiting for SSH" not in run.output
