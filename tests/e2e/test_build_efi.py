@@ -5,6 +5,10 @@ ESP and registers the boot entry `kiln` in the VM's variable store, the installe
 reaches SSH, a provisioner runs, the VM powers off, and the artifact is the qcow2 plus
 `efivars.fd`. The second boot uses only that artifact (an overlay on the qcow2 and a copy of
 `efivars.fd`): no ISO, so it is the boot entry the installer wrote that starts it.
+
+A second build puts Secure Boot, a vTPM and an installer that registers no boot entry
+together (three things, one build: each costs about a minute under TCG); a third, cut short,
+is refused by Secure Boot and must say so.
 """
 
 from __future__ import annotations
@@ -132,89 +136,79 @@ async def test_efi_artifact_boots_again_from_its_efivars(
     assert started and started[1] == "kiln", serial[:2000]
 
 
-# --- an installer that registers no boot entry, with a TPM -------------------------------
+# --- Secure Boot + TPM (as Windows 11 wants), an installer that registers no boot entry ---
 
-TPM_SCRIPT = """\
+SB_TPM_SCRIPT = """\
 test -e /sys/class/tpm/tpm0 || { echo 'no /sys/class/tpm/tpm0' >&2; exit 1; }
 cat /sys/class/tpm/tpm0/tpm_version_major > /root/tpm-version.txt
 cat /sys/class/tpm/tpm0/pcr-sha256/0 > /root/pcr0.txt
+dmesg | grep -o 'Secure boot enabled' > /root/sb.txt
 """
 
 
 @pytest.fixture(scope="session")
-def efi_tpm_build(
+def efi_sb_tpm_build(
     tiny_iso: object, kiln_session_cache: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> BuiltImage:
-    """efi_boot + vtpm; the installer leaves the boot order alone (efi_boot_entry=no), so
-    only kiln's "ISO once, then disk" gets the installed system booted after its reboot."""
-    work = tmp_path_factory.mktemp("efi-tpm")
+    """efi_secure_boot + vtpm on q35, one build for three things. efi_secure_boot picks
+    Debian's enrolled-keys firmware (Microsoft's keys, SMM): the guest's shim
+    (Microsoft-signed) → GRUB (Debian-signed) → kernel (Debian-signed) boot, and GRUB's own
+    command line takes the boot command. The installer leaves the boot order alone
+    (efi_boot_entry=no), so only kiln's "ISO once, then disk" gets the installed system
+    booted after its reboot (through \\EFI\\BOOT\\BOOTX64.EFI, shim again)."""
+    work = tmp_path_factory.mktemp("efi-sb-tpm")
     write_answers(work / "http", marker="efi-no-entry", extra="efi_boot_entry=no\n")
-    (work / "tpm.sh").write_text(TPM_SCRIPT)
+    (work / "sb-tpm.sh").write_text(SB_TPM_SCRIPT)
     builder = tiny_builder(
-        tiny_iso, efi_boot=True, vtpm=True, vm_name="efi-tpm.qcow2", boot_wait=SLOW_EFI_BOOT_WAIT,
-        ssh_timeout="8m",
+        tiny_iso, efi_secure_boot=True, machine_type="q35", vtpm=True, vm_name="sb-tpm.qcow2",
+        boot_wait=SLOW_EFI_BOOT_WAIT, ssh_timeout="8m",
     )  # fmt: skip
     write_template(
-        work / "template.json", [builder], provisioners=[{"type": "shell", "script": "tpm.sh"}]
+        work / "template.json", [builder], provisioners=[{"type": "shell", "script": "sb-tpm.sh"}]
     )
     env = kiln_env(work, kiln_session_cache)
     run = run_kiln(["build", "template.json"], cwd=work, env=env)
     assert run.returncode == 0, run.output
-    return BuiltImage(work, work / "out" / "efi-tpm.qcow2", run, env)
+    return BuiltImage(work, work / "out" / "sb-tpm.qcow2", run, env)
 
 
 def test_efi_without_a_boot_entry_boots_the_disk_after_the_install(
-    efi_tpm_build: BuiltImage, tmp_path: Path
+    efi_sb_tpm_build: BuiltImage, tmp_path: Path
 ) -> None:
-    assert read_guest_file(efi_tpm_build.image, "/etc/kiln-marker", tmp_path) == "efi-no-entry\n"
-    efivars = (efi_tpm_build.image.parent / "efivars.fd").read_bytes()
+    image = efi_sb_tpm_build.image
+    assert read_guest_file(image, "/etc/kiln-marker", tmp_path) == "efi-no-entry\n"
+    efivars = (image.parent / "efivars.fd").read_bytes()
     assert "\\EFI\\kiln\\shimx64.efi".encode("utf-16-le") not in efivars
-    assert "Could not make the disk boot first" not in efi_tpm_build.run.output
+    assert "Could not make the disk boot first" not in efi_sb_tpm_build.run.output
 
 
-def test_vtpm_is_seen_and_measured_in_the_guest(efi_tpm_build: BuiltImage, tmp_path: Path) -> None:
-    assert read_guest_file(efi_tpm_build.image, "/root/tpm-version.txt", tmp_path) == "2\n"
-    pcr0 = read_guest_file(efi_tpm_build.image, "/root/pcr0.txt", tmp_path).strip()
+def test_secure_boot_build_works_with_the_signed_boot_chain(
+    efi_sb_tpm_build: BuiltImage, tmp_path: Path
+) -> None:
+    _, descriptor = firmware_used(efi_sb_tpm_build)
+    assert "enrolled-keys" in descriptor.read_text()
+    sb = read_guest_file(efi_sb_tpm_build.image, "/root/sb.txt", tmp_path)
+    assert sb == "Secure boot enabled\n"
+
+
+def test_vtpm_is_seen_and_measured_in_the_guest(
+    efi_sb_tpm_build: BuiltImage, tmp_path: Path
+) -> None:
+    image = efi_sb_tpm_build.image
+    assert read_guest_file(image, "/root/tpm-version.txt", tmp_path) == "2\n"
+    pcr0 = read_guest_file(image, "/root/pcr0.txt", tmp_path).strip()
     assert re.fullmatch(r"[0-9A-F]{64}", pcr0), pcr0
     assert pcr0 != "0" * 64, "OVMF measured nothing into PCR 0"
 
 
-def test_vtpm_leaves_no_swtpm_and_no_state(efi_tpm_build: BuiltImage) -> None:
+def test_vtpm_leaves_no_swtpm_and_no_state(efi_sb_tpm_build: BuiltImage) -> None:
     from build_harness import qemu_processes_under
 
-    assert qemu_processes_under(efi_tpm_build.workdir, "swtpm") == []
-    assert list((efi_tpm_build.workdir / "tmp").iterdir()) == []
+    assert qemu_processes_under(efi_sb_tpm_build.workdir, "swtpm") == []
+    assert list((efi_sb_tpm_build.workdir / "tmp").iterdir()) == []
 
 
-# --- Secure Boot -------------------------------------------------------------------------
-
-
-def test_secure_boot_build_works_with_the_signed_boot_chain(
-    tiny_iso: object, kiln_session_cache: Path, tmp_path: Path
-) -> None:
-    """efi_secure_boot picks Debian's enrolled-keys firmware (Microsoft's keys, SMM on q35):
-    the guest's shim (Microsoft-signed) → GRUB (Debian-signed) → kernel (Debian-signed) boot,
-    GRUB's own command line takes the boot command, and the kernel says Secure Boot is on."""
-    write_answers(tmp_path / "http", marker="secure-boot")
-    builder = tiny_builder(
-        tiny_iso, efi_secure_boot=True, machine_type="q35", vm_name="sb.qcow2",
-        boot_wait=SLOW_EFI_BOOT_WAIT, ssh_timeout="8m",
-    )  # fmt: skip
-    write_template(
-        tmp_path / "template.json",
-        [builder],
-        provisioners=[
-            {"type": "shell", "inline": ["dmesg | grep -o 'Secure boot enabled' > /root/sb.txt"]}
-        ],
-    )
-    run = run_kiln(
-        ["build", "template.json"], cwd=tmp_path, env=kiln_env(tmp_path, kiln_session_cache)
-    )
-    assert run.returncode == 0, run.output
-    _, descriptor = firmware_used(BuiltImage(tmp_path, tmp_path / "out", run, {}))
-    assert "enrolled-keys" in descriptor.read_text()
-    image = tmp_path / "out" / "sb.qcow2"
-    assert read_guest_file(image, "/root/sb.txt", tmp_path) == "Secure boot enabled\n"
+# --- Secure Boot refusing the loader -------------------------------------------------------
 
 
 def test_secure_boot_refusing_the_loader_fails_saying_why(
