@@ -16,10 +16,9 @@ import string
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kiln.boot.grammar import mistyped_keys, validate_boot_command
-from kiln.builders.qemu import firmware as fw
 from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
@@ -39,6 +38,9 @@ from kiln.options.spec import option_specs
 from kiln.suggest import did_you_mean
 from kiln.template.engine import parse
 from kiln.ui.log import LOG
+
+if TYPE_CHECKING:
+    from kiln.builders.qemu import firmware as fw
 
 T = TypeVar("T")
 _DISK_SIZE = re.compile(r"[0-9]+[bkmgt]?")  # Go's ^[\d]+(b|k|m|g|t){0,1}$, ASCII digits
@@ -505,6 +507,8 @@ class _Checks:
 
     def efi_firmware(self) -> None:
         """The UEFI code and vars images: explicit paths win; else QEMU's descriptors."""
+        from kiln.builders.qemu import firmware as fw  # EFI builds only: keeps validate quick
+
         c = self.c
         env = self.ctx.env if self.ctx.env is not None else os.environ
         dirs = fw.descriptor_dirs(env)
@@ -707,7 +711,9 @@ def _no_firmware_message(
         + (f" and {DEFAULT_EFI_CODE} does not exist" if not want.secure_boot else "")
     ]
     lines += [f"  {path.name}: {why}" for path, why in passed]
-    if want.secure_boot and not fw.can_smm(want.machine):
+    from kiln.builders.qemu.firmware import can_smm
+
+    if want.secure_boot and not can_smm(want.machine):
         lines.append('  Secure Boot firmware needs SMM: set "machine_type": "q35"')
     lines.append(f"  {install}, or set efi_firmware_code and efi_firmware_vars")
     return "\n".join(lines)
