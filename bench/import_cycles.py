@@ -141,8 +141,17 @@ def main() -> int:
         action="store_true",
         help="count `if TYPE_CHECKING:` imports too (as import-linter does)",
     )
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if any module takes part in an import cycle (./dev lint runs this)",
+    )
     args = ap.parse_args()
     f = figures(type_checking=args.type_checking)
+    if args.check:
+        for group in f["groups"]:  # type: ignore[attr-defined]
+            print("import cycle: " + " -> ".join(group), file=sys.stderr)
+        return 1 if f["groups"] else 0
     if args.json:
         print(json.dumps(f, indent=2))
         return 0

@@ -34,7 +34,7 @@ from kiln.provisioners.table import PROVISIONERS
 from kiln.suggest import did_you_mean
 from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
-from kiln.template.loader import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.model import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
 from kiln.template.taint import SecretTracker, strings_in
 from kiln.template.tree import render_tree
 from kiln.template.variables import VariableInputs, merged_inputs, resolve_variables

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from kiln.cli.args import parse_cli_vars, split_list
 from kiln.plan import PlanOptions, ValidationFailed
-from kiln.template.loader import TemplateFile, load_template
+from kiln.template.loader import load_template
+from kiln.template.model import TemplateFile
 from kiln.ui import Redactor, Ui
 from kiln.ui.log import setup_logging
 from kiln.ui.output import colors_wanted

@@ -11,7 +11,8 @@ import argparse
 import os
 
 from kiln.cli.common import make_ui
-from kiln.template.loader import TemplateFile, load_template
+from kiln.template.loader import load_template
+from kiln.template.model import TemplateFile
 from kiln.ui import Ui
 from kiln.ui.redact import REDACTED
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from kiln.communicator.config import CommConfig
 from kiln.options.spec import Duration
 from kiln.template.functions import FuncContext, packer_functions
-from kiln.template.loader import TemplateFile
+from kiln.template.model import TemplateFile
 from kiln.ui.redact import Redactor
 
 C = TypeVar("C")

@@ -21,7 +21,7 @@ from kiln.suggest import did_you_mean
 from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.jsonfile import loads, read_bounded
-from kiln.template.loader import TemplateFile
+from kiln.template.model import TemplateFile
 
 # `{{ .Field }}` actions stay raw in variable values (Packer's renderFilter).
 _FIELD_ACTION = re.compile(r"{{-?\s*\.[^}]*?-?}}")

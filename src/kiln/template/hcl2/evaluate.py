@@ -15,7 +15,9 @@ from kiln.suggest import closest
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.convert import ConversionError, convert, unify
 from kiln.template.hcl2.diagnostics import Diagnostic
+from kiln.template.hcl2.equality import equals
 from kiln.template.hcl2.function import ArgError, Function, FunctionError
+from kiln.template.hcl2.function_hints import unknown_function_hint
 from kiln.template.hcl2.numbers import NaNError, Number
 from kiln.template.hcl2.types import (
     BOOL,
@@ -231,8 +233,6 @@ class _Evaluator:
             if self.ctx.unknown_function_hint is not None:
                 hint = self.ctx.unknown_function_hint(e.name)
             else:
-                from kiln.template.hcl2.functions import unknown_function_hint
-
                 hint = unknown_function_hint(e.name)
             raise fail(
                 "Call to unknown function",
@@ -547,21 +547,6 @@ _NAN_MESSAGES = {
 def _suggest(name: str, candidates: Sequence[str]) -> str:
     best = closest(name, list(dict.fromkeys(candidates)))
     return f' Did you mean "{best}"?' if best else ""
-
-
-def equals(a: Value, b: Value) -> bool:
-    """cty's `Equals`: nulls equal only nulls; otherwise same type and same content."""
-    if a.is_null or b.is_null:
-        return a.is_null and b.is_null
-    if a.type != b.type:
-        return False
-    if isinstance(a.v, tuple):
-        return len(a.v) == len(b.v) and all(equals(x, y) for x, y in zip(a.v, b.v, strict=True))
-    if isinstance(a.v, dict):
-        return a.v.keys() == b.v.keys() and all(equals(a.v[k], b.v[k]) for k in a.v)
-    if isinstance(a.v, Number):
-        return a.v.compare(b.v) == 0
-    return bool(a.v == b.v)
 
 
 def get_attr(value: Value, name: str, rng: ast.Range, root_name: str = "") -> Value:

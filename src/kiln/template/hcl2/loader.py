@@ -1,5 +1,5 @@
 """Load an HCL2 template (a `.pkr.hcl` file, a `.pkr.json` file or a folder of them) into
-the template model the JSON loader produces (`kiln.template.loader.TemplateFile`), so that
+the template model the JSON loader produces (`kiln.template.model.TemplateFile`), so that
 an HCL `source "qemu"` block goes through the same option tables, defaults and checks as a
 JSON builder.
 
@@ -28,7 +28,7 @@ from kiln.template.hcl2.parsecache import parse_config_cached
 from kiln.template.hcl2.values import Value, object_val, string_val, to_python
 from kiln.template.hcl2.variables import ValueInputs, Variable, assign, declare, secret_strings
 from kiln.template.hcl2.variables import validate as validate_variables
-from kiln.template.loader import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.model import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
 
 SUPPORTED_SOURCES = ("qemu",)
 BUILD_VALUES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey", "SSHPrivateKey",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiln.template.hcl2.function import Function
+from kiln.template.hcl2.function_hints import UNSUPPORTED, unknown_function_hint
 from kiln.template.hcl2.functions import (
     collections,
     conversion,
@@ -21,14 +22,6 @@ from kiln.template.hcl2.functions import (
     numeric,
     strings,
 )
-
-# Functions of Packer's table that reach outside services; kiln does not offer them.
-UNSUPPORTED = {
-    "aws_secretsmanager": "it reads AWS Secrets Manager",
-    "aws_secretsmanager_raw": "it reads AWS Secrets Manager",
-    "consul_key": "it reads from Consul",
-    "vault": "it reads from HashiCorp Vault",
-}
 
 
 def standard_functions(base_dir: Path | str, *, now: object = None) -> dict[str, Function]:
@@ -42,15 +35,4 @@ def standard_functions(base_dir: Path | str, *, now: object = None) -> dict[str,
     return table
 
 
-def unknown_function_hint(name: str) -> str:
-    if name in UNSUPPORTED:
-        return (
-            f" Packer offers {name}() but kiln does not, because {UNSUPPORTED[name]}; pass "
-            "the value in a variable instead (-var, -var-file or PKR_VAR_…)."
-        )
-    if name == "env":
-        return (
-            " As in Packer, env() can only be used in a variable's default value: declare a "
-            'variable with `default = env("NAME")` and use var.NAME here.'
-        )
-    return ""
+__all__ = ["UNSUPPORTED", "standard_functions", "unknown_function_hint"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -36,3 +37,16 @@ def whole(args: Sequence[Value], i: int, what: str = "") -> int:
         raise ArgError(i, "value must be a whole number, between -9223372036854775808 and "
                        "9223372036854775807")  # fmt: skip
     return v
+
+
+def go_json_string(s: str) -> str:
+    """Go's `json.Marshal` of a string: HTML-safe escapes for <, >, & and U+2028/2029."""
+    out = json.dumps(s, ensure_ascii=False)
+    return (
+        out.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+        .replace("\x7f", "\x7f")
+    )

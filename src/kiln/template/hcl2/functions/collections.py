@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kiln.template.hcl2.convert import ConversionError, convert, unify
-from kiln.template.hcl2.evaluate import equals
+from kiln.template.hcl2.equality import equals
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
 from kiln.template.hcl2.functions._util import graphemes, whole
 from kiln.template.hcl2.numbers import Number

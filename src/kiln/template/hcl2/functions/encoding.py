@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
-from kiln.template.hcl2.functions.strings import go_json_string
+from kiln.template.hcl2.functions._util import go_json_string
 from kiln.template.hcl2.numbers import Number
 from kiln.template.hcl2.types import DYNAMIC, NUMBER, STRING, Type, object_of
 from kiln.template.hcl2.values import (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +10,8 @@ from kiln.template.functions import go_lower, go_upper
 from kiln.template.hcl2 import gobig
 from kiln.template.hcl2.convert import ConversionError, convert
 from kiln.template.hcl2.function import ArgError, Function, FunctionError, Param, fn
-from kiln.template.hcl2.functions._util import graphemes, whole
+from kiln.template.hcl2.functions._util import go_json_string, graphemes, whole
+from kiln.template.hcl2.functions.encoding import json_encode
 from kiln.template.hcl2.types import BOOL, DYNAMIC, NUMBER, STRING, Type, list_of
 from kiln.template.hcl2.values import (
     Value,
@@ -29,19 +29,6 @@ LIST_OF_STRING = list_of(STRING)
 
 def _s(v: Value) -> str:
     return v.as_str()
-
-
-def go_json_string(s: str) -> str:
-    """Go's `json.Marshal` of a string: HTML-safe escapes for <, >, & and U+2028/2029."""
-    out = json.dumps(s, ensure_ascii=False)
-    return (
-        out.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-        .replace("\x7f", "\x7f")
-    )
 
 
 @fn(S)
@@ -294,8 +281,6 @@ _VERB = re.compile(
 
 
 def _json_of(v: Value) -> str:
-    from kiln.template.hcl2.functions.encoding import json_encode
-
     return json_encode(v)
 
 
