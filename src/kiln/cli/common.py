@@ -79,10 +79,12 @@ def load(
 ) -> TemplateFile:
     """The template named on the command line: JSON, or HCL2 (a .pkr.hcl/.pkr.json file or a
     folder), whose variables are evaluated as it loads."""
-    from kiln.template.hcl2.loader import is_hcl2_path, load_hcl2, parse_only
+    from kiln.template.hcl2.paths import is_hcl2_path
 
     if not is_hcl2_path(opts.template):
         return load_template(opts.template)
+    from kiln.template.hcl2.loader import load_hcl2, parse_only
+
     if syntax_only:
         return parse_only(opts.template)
     return load_hcl2(

@@ -25,7 +25,7 @@ NOTE = (
 
 def run_inspect(opts: argparse.Namespace) -> int:
     ui = make_ui(opts, dict(os.environ))
-    from kiln.template.hcl2.loader import is_hcl2_path
+    from kiln.template.hcl2.paths import is_hcl2_path
 
     if is_hcl2_path(opts.template):
         from kiln.template.hcl2.inspect import inspect_text

@@ -38,12 +38,6 @@ PROVISIONER_COMMON = ("only", "except", "override", "pause_before", "max_retries
 POST_PROCESSOR_COMMON = ("only", "except", "keep_input_artifact", "name")
 
 
-def is_hcl2_path(path: str | Path) -> bool:
-    p = Path(path)
-    name = p.name
-    return p.is_dir() or name.endswith((".pkr.hcl", ".pkr.json")) or p.suffix == ".hcl"
-
-
 def template_files(path: Path) -> tuple[list[Path], list[Path]]:
     """The template files and the auto-loaded variable files of `path` (file or folder)."""
     if path.is_dir():
