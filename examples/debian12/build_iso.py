@@ -72,8 +72,10 @@ def build(out_dir: Path, cache: Path) -> Path:
         records = apt_show(names)
     missing = sorted(set(names) - set(records))
     if missing:
-        raise BuildError(f"apt-cache knows no candidate for {', '.join(missing)}; "
-                         "Debian 12 'bookworm' main is expected in /etc/apt/sources.list")  # fmt: skip
+        raise BuildError(
+            f"apt-cache knows no candidate for {', '.join(missing)}; "
+            "Debian 12 'bookworm' main is expected in /etc/apt/sources.list"
+        )
     pkgs = [records[n] for n in names]
     key = "-".join(f"{p.name}={p.version}" for p in pkgs).replace(":", "%3a")
     result = cache / "results" / key
@@ -90,7 +92,8 @@ def build(out_dir: Path, cache: Path) -> Path:
             iso = Path(tmp) / ISO_NAME
             run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(iso), "-V", VOLUME_ID,
                  "-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-                 "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", str(stage)])  # fmt: skip
+                 "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+                 str(stage)])  # fmt: skip
             shutil.rmtree(result, ignore_errors=True)
             result.mkdir(parents=True)
             os.replace(iso, result / ISO_NAME)

@@ -18,9 +18,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT_PASSWORD = "kiln-e2e-pw"
 
@@ -330,3 +333,22 @@ def qemu_pids_under(directory: Path) -> list[int]:
         if "qemu-system" in cmd and (str(directory) in cmd or cwd.startswith(str(directory))):
             pids.append(int(pid_dir.name))
     return pids
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, *options: str) -> Iterator[Path]:
+    """A small file system of its own at `where` (a full or read-only disk on demand).
+
+    Mounting needs root, as the CI runner has: without root the test is skipped; as root a
+    mount that fails is a failure, so CI never skips these tests silently.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (the CI runner is root)")
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs",
+                              str(where)], capture_output=True, text=True, check=False)  # fmt: skip
+    assert mounted.returncode == 0, f"cannot mount a tmpfs: {mounted.stderr.strip()}"
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

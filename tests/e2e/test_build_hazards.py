@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from build_harness import KilnRun, kiln_env, run_kiln, write_template
+from build_harness import KilnRun, kiln_env, run_kiln, tmpfs, write_template
 
 FAKE_ISO = "installer.iso"
 
@@ -75,20 +75,6 @@ def _busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def _tmpfs(where: Path, *options: str) -> Iterator[Path]:
-    """A small file system of its own (needs root, as the CI runner is)."""
-    where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs",
-                              str(where)], capture_output=True, text=True, check=False)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
 # --- #1 and #2: the output directory -------------------------------------------------
 
 
@@ -139,7 +125,7 @@ def test_failed_build_leaves_an_existing_empty_directory_empty(project: Path) ->
 
 
 def test_read_only_output_file_system(project: Path) -> None:
-    with _tmpfs(project.parent / "ro", "ro", "size=1m") as ro:
+    with tmpfs(project.parent / "ro", "ro", "size=1m") as ro:
         write_template(project / "t.json", [_builder(output_directory=str(ro / "out"))])
         run = _kiln(project, "build", "t.json")
     _assert_user_error(run, f"'{ro / 'out'}'", "Read-only file system")
@@ -151,7 +137,7 @@ def test_disk_full_while_copying_disk_image(project: Path) -> None:
                    capture_output=True)  # fmt: skip
     with source.open("ab") as f:  # make the file bigger than the file system it is copied to
         f.write(os.urandom(3 * 1024 * 1024))
-    with _tmpfs(project.parent / "small", "size=1m") as small:
+    with tmpfs(project.parent / "small", "size=1m") as small:
         builder = _builder(iso_url="source.qcow2", disk_image=True, format="qcow2",
                            output_directory=str(small / "out"), skip_resize_disk=True)  # fmt: skip
         write_template(project / "t.json", [builder])

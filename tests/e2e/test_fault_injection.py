@@ -18,7 +18,6 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from build_harness import (
     kiln_env,
     qemu_pids_under,
     tiny_builder,
+    tmpfs,
     write_answers,
     write_template,
 )
@@ -91,20 +91,6 @@ def assert_failed_cleanly(
         assert SECRET.encode() not in kept.read_bytes(), kept.name
     assert "'type=11,value=<sensitive>'" in (where / "qemu-argv.txt").read_text()
     return where
-
-
-@contextlib.contextmanager
-def small_filesystem(where: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of `size` at `where` (the tests run as root, as the CI runner does)."""
-    where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                              str(where)], capture_output=True, text=True, check=False)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fill(filesystem: Path) -> None:
@@ -246,7 +232,7 @@ def test_http_server_stopped_before_the_guest_asks(tiny_iso: Any, tmp_path: Path
 def test_disk_full_while_the_guest_installs(tiny_iso: Any, tmp_path: Path) -> None:
     """QEMU pauses a guest whose disk write hits ENOSPC (werror=enospc); kiln stopped
     waiting for SSH only at ssh_timeout. Now it fails as soon as QEMU reports the error."""
-    with small_filesystem(tmp_path / "small", "64m") as small:
+    with tmpfs(tmp_path / "small", "size=64m") as small:
         env = _project(tmp_path, tiny_iso, output_directory=str(small / "out"))
         build = SteppedBuild(["t.json"], cwd=tmp_path, env=env)
         try:
@@ -263,7 +249,7 @@ def test_disk_full_while_the_guest_installs(tiny_iso: Any, tmp_path: Path) -> No
 
 def test_disk_full_when_compacting(tiny_iso: Any, tmp_path: Path) -> None:
     """After the guest shut down, the image is converted into a new file: no room."""
-    with small_filesystem(tmp_path / "small", "256m") as small:
+    with tmpfs(tmp_path / "small", "size=256m") as small:
         env = _project(tmp_path, tiny_iso, output_directory=str(small / "out"))
         build = SteppedBuild(["t.json"], cwd=tmp_path, env=env)
         try:
