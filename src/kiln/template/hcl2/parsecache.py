@@ -20,8 +20,9 @@ from kiln.template.hcl2.diagnostics import Sources
 
 KEEP = 256  # files kept; the oldest go first
 # What the pickled tree depends on: the grammar, the tree builder, the node and value types.
-_PARSER_SOURCES = ("grammar.py", "parser.py", "ast.py", "values.py", "numbers.py", "gobig.py",
-                   "types.py", "parsecache.py")  # fmt: skip
+_PARSER_SOURCES = ("grammar.py", "parser.py", "fastparse.py", "syntree.py", "newlines.py",
+                   "ast.py", "values.py", "numbers.py", "gobig.py", "types.py",
+                   "parsecache.py")  # fmt: skip
 
 
 @cache

@@ -1,85 +1,28 @@
 """Parse HCL2 native syntax into the `ast` tree, with positions on every node.
 
-lark parses (grammar in `grammar.py`, LALR with its contextual lexer); this module adds
-what a context-free grammar cannot say: where newlines matter (`NewlineFilter`), template
-strip markers (`~`), heredoc bodies and `<<-` indentation, escape sequences, and HCL-like
-messages for syntax errors.
+`fastparse` reads well-formed text; lark reads the rest (grammar in `grammar.py`, LALR with its
+contextual lexer) and is the reference for the grammar. Both give the same tree (`syntree`);
+this module adds what a context-free grammar cannot say: where newlines matter
+(`newlines.NewlineFilter`), template strip markers (`~`), heredoc bodies and `<<-`
+indentation, escape sequences, and HCL-like messages for syntax errors.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from kiln.template.hcl2 import ast
+from kiln.template.hcl2 import ast, fastparse
 from kiln.template.hcl2.ast import Pos, Range
 from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
-from kiln.template.hcl2.grammar import GRAMMAR
-from kiln.template.hcl2.larkimport import (
-    Lark,
-    LarkError,
-    Token,
-    Tree,
-    UnexpectedCharacters,
-    UnexpectedInput,
-    UnexpectedToken,
-)
+from kiln.template.hcl2.syntree import Node, Tok
 from kiln.template.hcl2.values import FALSE, NULL, TRUE, Value, number_literal, string_val
 
-_OPENERS_IGNORING_NEWLINES = {"LPAR", "LSQB", "INTERP_OPEN", "DIR_IF", "DIR_FOR"}
-_CLOSERS = {"RPAR", "RSQB", "RBRACE", "STRIP_RBRACE"}
-_IGNORE, _KEEP, _STRING = "ignore", "keep", "string"
-
-
-class NewlineFilter:
-    """Drop newlines where HCL treats them as whitespace (a lark post-lexer).
-
-    Inside `(...)`, `[...]`, `${...}`, `%{...}` and `{for ...}` a newline is whitespace;
-    at the top level, in block bodies and in object constructors it ends an item.
-    """
-
-    always_accept = ("_NL",)
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        modes: list[str] = []
-        held: list[Token] = []  # newlines just after a `{`, until we know if it is a `for`
-        brace_pending = False
-        for tok in stream:
-            kind = tok.type
-            if brace_pending:
-                if kind == "_NL":
-                    held.append(tok)
-                    continue
-                brace_pending = False
-                if kind == "FOR":
-                    modes[-1] = _IGNORE
-                    held.clear()
-                else:
-                    yield from held
-                    held.clear()
-            mode = modes[-1] if modes else _KEEP
-            if kind == "_NL":
-                if mode != _IGNORE:
-                    yield tok
-                continue
-            if kind == "QUOTE":
-                if mode == _STRING:
-                    modes.pop()
-                else:
-                    modes.append(_STRING)
-            elif kind in _OPENERS_IGNORING_NEWLINES:
-                modes.append(_IGNORE)
-            elif kind == "LBRACE":
-                modes.append(_KEEP)
-                brace_pending = True
-            elif kind in _CLOSERS and modes and mode != _STRING:
-                modes.pop()
-            yield tok
-        yield from held
+if TYPE_CHECKING:
+    from kiln.template.hcl2.larkimport import Lark, Token, UnexpectedInput
 
 
 def _cache_path() -> str | None:
@@ -94,6 +37,10 @@ def _cache_path() -> str | None:
 
 @cache
 def _lark() -> Lark:
+    from kiln.template.hcl2.grammar import GRAMMAR
+    from kiln.template.hcl2.larkimport import Lark, LarkError
+    from kiln.template.hcl2.newlines import NewlineFilter
+
     options: dict[str, Any] = dict(
         parser="lalr",
         start=["config", "heredoc_body", "expr_only"],
@@ -162,9 +109,17 @@ def _whole_file_range(filename: str, text: str) -> Range:
     return Range(filename, Pos(1, 1), Pos(len(lines), len(lines[-1]) + 1))
 
 
-def _parse(text: str, start: str, filename: str, sources: Sources | None) -> Tree[Token]:
+def _parse(text: str, start: str, filename: str, sources: Sources | None) -> Node:
+    """The tree of `text`: fastparse's, or lark's when fastparse gives up (lark then also
+    words the syntax error)."""
     try:
-        return _lark().parse(text, start=start)
+        return fastparse.parse(text, start)
+    except fastparse.GiveUp:
+        pass
+    from kiln.template.hcl2.larkimport import UnexpectedInput
+
+    try:
+        return cast(Node, _lark().parse(text, start=start))
     except UnexpectedInput as err:
         raise HCLError([_syntax_diagnostic(err, text, filename)], sources) from None
     except RecursionError:
@@ -215,6 +170,8 @@ def _describe_token(tok: Token) -> str:
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagnostic:
+    from kiln.template.hcl2.larkimport import Token, UnexpectedCharacters, UnexpectedToken
+
     line = err.line if isinstance(err.line, int) and err.line > 0 else text.count("\n") + 1
     col = err.column if isinstance(err.column, int) and err.column > 0 else 1
     if isinstance(err, UnexpectedCharacters):
@@ -342,7 +299,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, filename: str) -> Diagno
     )
 
 
-# --- lark tree → ast -------------------------------------------------------------------------
+# --- syntax tree (fastparse's or lark's) → ast -----------------------------------------------
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|\$\$\{|%%\{", re.S)
@@ -367,9 +324,9 @@ class _Builder:
         self.cells: dict[int, list[_Cell]] = {}  # id(lit token) → its (per-line) cells
 
     # ranges
-    def rng(self, node: Tree[Token] | Token) -> Range:
+    def rng(self, node: Node | Tok) -> Range:
         off = self.line_offset
-        if isinstance(node, Token):
+        if isinstance(node, str):
             return Range(
                 self.filename,
                 Pos((node.line or 1) + off, node.column or 1),
@@ -384,20 +341,20 @@ class _Builder:
             Pos(meta.end_line + off, meta.end_column),
         )
 
-    def span(self, first: Tree[Token] | Token, last: Tree[Token] | Token) -> Range:
+    def span(self, first: Node | Tok, last: Node | Tok) -> Range:
         return Range(self.filename, self.rng(first).start, self.rng(last).end)
 
     def error(self, summary: str, detail: str, rng: Range) -> None:
         self.diags.append(Diagnostic(summary, detail, rng))
 
     # structure
-    def body(self, tree: Tree[Token], rng: Range) -> ast.Body:
+    def body(self, tree: Node, rng: Range) -> ast.Body:
         attrs: list[ast.Attribute] = []
         blocks: list[ast.Block] = []
         items: list[ast.Attribute | ast.Block] = []
         seen: dict[str, ast.Attribute] = {}
         for child in tree.children:
-            if not isinstance(child, Tree):
+            if isinstance(child, str):
                 continue
             if child.data == "attribute":
                 attr = self.attribute(child)
@@ -418,27 +375,25 @@ class _Builder:
                 items.append(block)
         return ast.Body(tuple(attrs), tuple(blocks), rng, tuple(items))
 
-    def attribute(self, tree: Tree[Token]) -> ast.Attribute:
+    def attribute(self, tree: Node) -> ast.Attribute:
         name, _eq, value = tree.children
-        assert isinstance(name, Token)
+        assert isinstance(name, str)
         return ast.Attribute(str(name), self.expr(value), self.rng(tree), self.rng(name))
 
-    def block(self, tree: Tree[Token]) -> ast.Block:
+    def block(self, tree: Node) -> ast.Block:
         children = tree.children
         type_tok = children[0]
-        assert isinstance(type_tok, Token)
-        brace = next(
-            i for i, c in enumerate(children) if isinstance(c, Token) and c.type == "LBRACE"
-        )
+        assert isinstance(type_tok, str)
+        brace = next(i for i, c in enumerate(children) if isinstance(c, str) and c.type == "LBRACE")
         labels: list[str] = []
         label_ranges: list[Range] = []
         for label in children[1:brace]:
             label_ranges.append(self.rng(label))
-            if isinstance(label, Token):
+            if isinstance(label, str):
                 labels.append(str(label))
             else:
                 labels.append(self.string_literal(label, "block labels"))
-        inner = Tree("body", list(children[brace + 1 : -1]))
+        inner = Node("body", list(children[brace + 1 : -1]))
         body_rng = self.span(children[brace], children[-1])
         body = self.body(inner, body_rng)
         header = self.span(type_tok, children[brace])
@@ -451,7 +406,7 @@ class _Builder:
             tuple(label_ranges),
         )
 
-    def string_literal(self, tree: Tree[Token], where: str) -> str:
+    def string_literal(self, tree: Node, where: str) -> str:
         expr = self.template(tree)
         if isinstance(expr, ast.TemplateExpr) and all(
             isinstance(p, ast.Literal) for p in expr.parts
@@ -469,8 +424,8 @@ class _Builder:
         return ""
 
     # expressions
-    def expr(self, node: Tree[Token] | Token) -> ast.Expr:
-        if isinstance(node, Token):  # pragma: no cover - the grammar wraps every token
+    def expr(self, node: Node | Tok) -> ast.Expr:
+        if isinstance(node, str):  # pragma: no cover - the grammar wraps every token
             raise AssertionError(f"unexpected token {node!r}")
         handler = getattr(self, "x_" + node.data, None)
         if handler is None:
@@ -478,11 +433,11 @@ class _Builder:
         result: ast.Expr = handler(node)
         return result
 
-    def x_number(self, tree: Tree[Token]) -> ast.Expr:
+    def x_number(self, tree: Node) -> ast.Expr:
         tok = tree.children[0]
         return ast.Literal(number_literal(str(tok)), self.rng(tree))
 
-    def x_variable(self, tree: Tree[Token]) -> ast.Expr:
+    def x_variable(self, tree: Node) -> ast.Expr:
         name = str(tree.children[0])
         rng = self.rng(tree)
         if name == "true":
@@ -493,35 +448,35 @@ class _Builder:
             return ast.Literal(NULL, rng)
         return ast.ScopeTraversal(name, (), rng)
 
-    def x_parens(self, tree: Tree[Token]) -> ast.Expr:
+    def x_parens(self, tree: Node) -> ast.Expr:
         return ast.Parens(self.expr(tree.children[1]), self.rng(tree))
 
-    def x_conditional(self, tree: Tree[Token]) -> ast.Expr:
+    def x_conditional(self, tree: Node) -> ast.Expr:
         cond, _q, yes, _c, no = tree.children
         return ast.Conditional(self.expr(cond), self.expr(yes), self.expr(no), self.rng(tree))
 
-    def x_binary(self, tree: Tree[Token]) -> ast.Expr:
+    def x_binary(self, tree: Node) -> ast.Expr:
         left, op, right = tree.children
         return ast.BinaryOp(str(op), self.expr(left), self.expr(right), self.rng(tree))
 
-    def x_unary(self, tree: Tree[Token]) -> ast.Expr:
+    def x_unary(self, tree: Node) -> ast.Expr:
         op, operand = tree.children
         return ast.UnaryOp(str(op), self.expr(operand), self.rng(tree))
 
-    def x_function_call(self, tree: Tree[Token]) -> ast.Expr:
+    def x_function_call(self, tree: Node) -> ast.Expr:
         name = tree.children[0]
-        args = [self.expr(c) for c in tree.children[2:-1] if isinstance(c, Tree)]
-        expand = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in tree.children)
+        args = [self.expr(c) for c in tree.children[2:-1] if not isinstance(c, str)]
+        expand = any(isinstance(c, str) and c.type == "ELLIPSIS" for c in tree.children)
         return ast.FunctionCall(str(name), tuple(args), expand, self.rng(tree), self.rng(name))
 
-    def x_tuple(self, tree: Tree[Token]) -> ast.Expr:
-        items = [self.expr(c) for c in tree.children if isinstance(c, Tree)]
+    def x_tuple(self, tree: Node) -> ast.Expr:
+        items = [self.expr(c) for c in tree.children if not isinstance(c, str)]
         return ast.TupleCons(tuple(items), self.rng(tree))
 
-    def x_object(self, tree: Tree[Token]) -> ast.Expr:
+    def x_object(self, tree: Node) -> ast.Expr:
         items = []
         for child in tree.children:
-            if isinstance(child, Tree) and child.data == "object_item":
+            if not isinstance(child, str) and child.data == "object_item":
                 key_tree, _sep, value = child.children
                 key = self.expr(key_tree)
                 bare = None
@@ -530,7 +485,7 @@ class _Builder:
                     key = ast.Literal(string_val(key.root), key.range)
                 elif (
                     isinstance(key, ast.Literal)
-                    and isinstance(key_tree, Tree)
+                    and not isinstance(key_tree, str)
                     and key_tree.data == "variable"
                 ):
                     bare = str(key_tree.children[0])  # `{true = 1}`, `{null = 2}`
@@ -538,7 +493,7 @@ class _Builder:
                 items.append(ast.ObjectItem(key, self.expr(value), bare))
         return ast.ObjectCons(tuple(items), self.rng(tree))
 
-    def _for(self, tree: Tree[Token], is_object: bool) -> ast.Expr:
+    def _for(self, tree: Node, is_object: bool) -> ast.Expr:
         kids = [c for c in tree.children]
         # [FOR ident (COMMA ident)? IN coll COLON ...]
         i = 2
@@ -546,7 +501,7 @@ class _Builder:
         key_var: str | None = None
         value_var = first
         after = kids[i + 1]
-        if isinstance(after, Token) and after.type == "COMMA":
+        if isinstance(after, str) and after.type == "COMMA":
             key_var, value_var = first, str(kids[i + 2])
             i += 2
         coll = self.expr(kids[i + 2])
@@ -558,7 +513,7 @@ class _Builder:
         value_expr = self.expr(rest[0])
         rest = rest[1:]
         group = False
-        if rest and isinstance(rest[0], Token) and rest[0].type == "ELLIPSIS":
+        if rest and isinstance(rest[0], str) and rest[0].type == "ELLIPSIS":
             group = True
             rest = rest[1:]
         cond = self.expr(rest[1]) if rest else None
@@ -572,21 +527,21 @@ class _Builder:
             key_var, value_var, coll, key_expr, value_expr, cond, group, self.rng(tree)
         )
 
-    def x_for_tuple(self, tree: Tree[Token]) -> ast.Expr:
+    def x_for_tuple(self, tree: Node) -> ast.Expr:
         return self._for(tree, is_object=False)
 
-    def x_for_object(self, tree: Tree[Token]) -> ast.Expr:
+    def x_for_object(self, tree: Node) -> ast.Expr:
         return self._for(tree, is_object=True)
 
     # postfix: traversals and splats
-    def postfix(self, tree: Tree[Token]) -> ast.Expr:
+    def postfix(self, tree: Node) -> ast.Expr:
         # `?postfix` keeps a node named "postfix" only when operators follow the primary.
         assert tree.data == "postfix", tree.data
         source = self.expr(tree.children[0])
-        ops = [c for c in tree.children[1:] if isinstance(c, Tree)]
+        ops = [c for c in tree.children[1:] if not isinstance(c, str)]
         return self.apply_ops(source, ops, self.rng(tree).start)
 
-    def apply_ops(self, source: ast.Expr, ops: list[Tree[Token]], start: Pos) -> ast.Expr:
+    def apply_ops(self, source: ast.Expr, ops: list[Node], start: Pos) -> ast.Expr:
         expr = source
         i = 0
         while i < len(ops):
@@ -616,7 +571,7 @@ class _Builder:
             i += 1
         return expr
 
-    def step(self, op: Tree[Token]) -> ast.Step:
+    def step(self, op: Node) -> ast.Step:
         rng = self.rng(op)
         if op.data == "get_attr":
             return ast.GetAttr(str(op.children[1]), rng)
@@ -625,22 +580,22 @@ class _Builder:
         return ast.Index(self.expr(op.children[1]), rng)
 
     # templates
-    def x_template(self, tree: Tree[Token]) -> ast.Expr:
+    def x_template(self, tree: Node) -> ast.Expr:
         return self.template(tree)
 
-    def template(self, tree: Tree[Token]) -> ast.Expr:
+    def template(self, tree: Node) -> ast.Expr:
         parts = tree.children[1:-1]
         events = self.flatten(parts, heredoc=False)
         _apply_strip(events)
         built = self.parts(parts)
         rng = self.rng(tree)
-        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "q_interp":
+        if len(parts) == 1 and not isinstance(parts[0], str) and parts[0].data == "q_interp":
             return ast.TemplateWrap(built[0], rng)
         return ast.TemplateExpr(tuple(built), rng)
 
-    def x_heredoc(self, tree: Tree[Token]) -> ast.Expr:
+    def x_heredoc(self, tree: Node) -> ast.Expr:
         tok = tree.children[0]
-        assert isinstance(tok, Token)
+        assert isinstance(tok, str)
         rng = self.rng(tree)
         m = _HEREDOC_RE.match(str(tok))
         assert m is not None
@@ -648,20 +603,25 @@ class _Builder:
         body_text = rest[: rest.rfind("\n") + 1]
         start_line = (tok.line or 1) + self.line_offset  # the body starts on the next line
         try:
-            sub_tree = _lark().parse(body_text or "", start="heredoc_body")
-        except UnexpectedInput as err:
-            diag = _syntax_diagnostic(err, body_text, self.filename)
-            if diag.subject is not None:
-                s = diag.subject
-                diag = diag._replace(
-                    subject=Range(
-                        s.filename,
-                        Pos(s.start.line + start_line, s.start.column),
-                        Pos(s.end.line + start_line, s.end.column),
+            sub_tree = fastparse.parse(body_text, "heredoc_body")
+        except fastparse.GiveUp:
+            from kiln.template.hcl2.larkimport import UnexpectedInput
+
+            try:
+                sub_tree = cast(Node, _lark().parse(body_text, start="heredoc_body"))
+            except UnexpectedInput as err:
+                diag = _syntax_diagnostic(err, body_text, self.filename)
+                if diag.subject is not None:
+                    s = diag.subject
+                    diag = diag._replace(
+                        subject=Range(
+                            s.filename,
+                            Pos(s.start.line + start_line, s.start.column),
+                            Pos(s.end.line + start_line, s.end.column),
+                        )
                     )
-                )
-            self.diags.append(diag)
-            return ast.TemplateExpr((), rng)
+                self.diags.append(diag)
+                return ast.TemplateExpr((), rng)
         sub = _Builder(self.filename, start_line)
         parts = sub_tree.children
         events = sub.flatten(parts, heredoc=True)
@@ -672,11 +632,11 @@ class _Builder:
         self.diags.extend(sub.diags)
         return ast.TemplateExpr(tuple(built), rng)
 
-    def flatten(self, parts: list[Any], heredoc: bool) -> list[tuple[str, Any]]:
+    def flatten(self, parts: list[Node | Tok], heredoc: bool) -> list[tuple[str, Any]]:
         """The template's tokens in order: ("lit", cell), ("open", strip), ("close", strip)."""
         events: list[tuple[str, Any]] = []
         for part in parts:
-            if isinstance(part, Token):
+            if isinstance(part, str):
                 if part.type in ("QLIT", "HLIT"):
                     cells = self.literal_cells(part, heredoc)
                     self.cells[id(part)] = cells
@@ -691,7 +651,7 @@ class _Builder:
                 continue
             if part.data in ("q_interp", "h_interp"):
                 opener, closer = part.children[0], part.children[-1]
-                assert isinstance(opener, Token) and isinstance(closer, Token)
+                assert isinstance(opener, str) and isinstance(closer, str)
                 events.append(("open", opener.value.endswith("~")))
                 events.append(("expr", None))
                 events.append(("close", closer.type == "STRIP_RBRACE"))
@@ -701,16 +661,16 @@ class _Builder:
                 inner = [
                     c
                     for c in part.children
-                    if (isinstance(c, Tree)
+                    if (not isinstance(c, str)
                     and c.data.endswith("body"))
-                    or (isinstance(c, Token)
+                    or (isinstance(c, str)
                     and c.type in ("DIR_IF", "DIR_FOR", "RBRACE", "STRIP_RBRACE", "DIR_ELSE",
                                    "DIR_ENDIF", "DIR_ENDFOR", "QLIT", "HLIT"))
                 ]  # fmt: skip
                 events.extend(self.flatten(inner, heredoc))
         return events
 
-    def literal_cells(self, tok: Token, heredoc: bool) -> list[_Cell]:
+    def literal_cells(self, tok: Tok, heredoc: bool) -> list[_Cell]:
         raw = str(tok)
         line = (tok.line or 1) + self.line_offset
         col = tok.column or 1
@@ -726,7 +686,7 @@ class _Builder:
             line, col = line + 1, 1
         return cells
 
-    def unescape(self, raw: str, tok: Token) -> str:
+    def unescape(self, raw: str, tok: Tok) -> str:
         def repl(m: re.Match[str]) -> str:
             whole = m.group(0)
             if whole == "$${":
@@ -758,10 +718,10 @@ class _Builder:
 
         return _ESCAPE_RE.sub(repl, raw)
 
-    def parts(self, parts: list[Any]) -> list[ast.Expr]:
+    def parts(self, parts: list[Node | Tok]) -> list[ast.Expr]:
         out: list[ast.Expr] = []
         for part in parts:
-            if isinstance(part, Token):
+            if isinstance(part, str):
                 for cell in self.cells.get(id(part), []):
                     out.append(ast.Literal(string_val(cell.text), cell.range))
                 continue
@@ -771,7 +731,7 @@ class _Builder:
             elif kind == "if":
                 cond = self.expr(part.children[1])
                 bodies = [
-                    c for c in part.children if isinstance(c, Tree) and c.data.endswith("body")
+                    c for c in part.children if not isinstance(c, str) and c.data.endswith("body")
                 ]
                 yes = ast.TemplateExpr(tuple(self.parts(bodies[0].children)), self.rng(part))
                 no = None
@@ -780,11 +740,11 @@ class _Builder:
                 out.append(ast.TemplateIf(cond, yes, no, self.rng(part)))
             elif kind == "for":
                 kids = part.children
-                names = [str(c) for c in kids if isinstance(c, Token) and c.type == "IDENT"]
+                names = [str(c) for c in kids if isinstance(c, str) and c.type == "IDENT"]
                 coll_tree = next(
-                    c for c in kids[1:] if isinstance(c, Tree) and not c.data.endswith("body")
+                    c for c in kids[1:] if not isinstance(c, str) and not c.data.endswith("body")
                 )
-                body = next(c for c in kids if isinstance(c, Tree) and c.data.endswith("body"))
+                body = next(c for c in kids if not isinstance(c, str) and c.data.endswith("body"))
                 key_var = names[0] if len(names) == 2 else None
                 inner = ast.TemplateExpr(tuple(self.parts(body.children)), self.rng(part))
                 out.append(
@@ -842,13 +802,9 @@ def parse_template(text: str, filename: str, sources: Sources | None = None) -> 
     if sources is not None:
         sources.add(filename, text)
     try:
-        tree = _lark().parse(text, start="heredoc_body")
-    except UnexpectedInput as err:
-        raise HCLError([_syntax_diagnostic(err, text, filename)], sources) from None
-    except RecursionError:
-        rng = Range(filename, Pos(1, 1), Pos(1, 1))
-        raise HCLError([Diagnostic("Nesting too deep", "The template is nested too deeply.",
-                                   rng)], sources) from None  # fmt: skip
+        tree = fastparse.parse(text, "heredoc_body")
+    except fastparse.GiveUp:
+        tree = _lark_template(text, filename, sources)
     builder = _Builder(filename, 0)
     parts = tree.children
     events = builder.flatten(parts, heredoc=True)
@@ -857,6 +813,19 @@ def parse_template(text: str, filename: str, sources: Sources | None = None) -> 
     if builder.diags:
         raise HCLError(builder.diags, sources)
     rng = _whole_file_range(filename, text)
-    if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "h_interp":
+    if len(parts) == 1 and not isinstance(parts[0], str) and parts[0].data == "h_interp":
         return ast.TemplateWrap(built[0], rng)
     return ast.TemplateExpr(tuple(built), rng)
+
+
+def _lark_template(text: str, filename: str, sources: Sources | None) -> Node:
+    from kiln.template.hcl2.larkimport import UnexpectedInput
+
+    try:
+        return cast(Node, _lark().parse(text, start="heredoc_body"))
+    except UnexpectedInput as err:
+        raise HCLError([_syntax_diagnostic(err, text, filename)], sources) from None
+    except RecursionError:
+        rng = Range(filename, Pos(1, 1), Pos(1, 1))
+        raise HCLError([Diagnostic("Nesting too deep", "The template is nested too deeply.",
+                                   rng)], sources) from None  # fmt: skip
