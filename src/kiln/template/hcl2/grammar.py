@@ -1,7 +1,7 @@
 """The HCL2 native syntax as a lark LALR grammar.
 
 Written from HCL's specification (hclsyntax/spec.md at hcl v2.6.0, the version Packer 1.6.6
-uses). Context-dependent newlines are handled by `parser.NewlineFilter`: inside `()`, `[]`,
+uses). Context-dependent newlines are handled by `newlines.NewlineFilter`: inside `()`, `[]`,
 `${}`, `%{}` and `{for ...}` newlines are whitespace; in bodies and objects they separate
 items. Quoted templates and heredoc bodies have their own copies of the template rules so
 that lark's contextual lexer never confuses their literal text (see `q_*` and `h_*`).
