@@ -26,7 +26,7 @@ TEMPLATE = {
 }
 
 HUMAN = """\
-kiln inspect: JSON template
+Packer Inspect: JSON mode
 Description:
 
 Debian 12
@@ -128,9 +128,13 @@ def test_inspect_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture
     )
 
 
-def test_inspect_takes_no_var_flags(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["inspect", "-var", "a=b", str(template)]) == 1
-    assert "flag provided but not defined: -var" in capsys.readouterr().out
+def test_inspect_takes_var_flags(template: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Packer 1.6.6's inspect parses FlagSetVars (`-var`, `-var-file`); a JSON template's
+    listing still shows the defaults, but a var file that cannot be read is an error."""
+    assert main(["inspect", "-var", "mirror=elsewhere", str(template)]) == 0
+    assert capsys.readouterr().out == HUMAN
+    assert main(["inspect", f"-var-file={template.parent / 'nope.json'}", str(template)]) == 1
+    assert "nope.json: no such file" in capsys.readouterr().out
 
 
 def test_inspect_lists_builders_sorted_by_name(
@@ -151,3 +155,25 @@ def test_inspect_lists_builders_sorted_by_name(
         ",template-builder,qemu,qemu",
         ",template-builder,zeta,qemu",
     ]
+
+
+@pytest.mark.parametrize(
+    ("variables", "listing"),
+    [
+        ({}, "Variables:\n\n  <No variables>\n\n"),
+        ({"a": None}, "Required variables:\n\n  a\n\nOptional variables and their defaults:\n\n\n"),
+    ],
+)
+def test_inspect_variables_as_packer_lays_them_out(
+    variables: dict[str, str | None],
+    listing: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Packer 1.6.6 (packer/core.go, InspectConfig): `<No variables>`, and the optional
+    heading even when every variable is required (command/inspect_test.go, unset_var.json)."""
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"variables": variables, "builders": [{"type": "qemu"}]}))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Packer Inspect: JSON mode\n" + listing + "Builders:\n")

@@ -90,7 +90,10 @@ VALIDATE_FLAGS = (
 VERBS = {
     "build": ("Build images from a template.", BUILD_FLAGS),
     "validate": ("Check that a template is valid.", VALIDATE_FLAGS),
-    "inspect": ("Show a template's variables, builds, provisioners and post-processors.", ()),
+    "inspect": (
+        "Show a template's variables, builds, provisioners and post-processors.",
+        COMMON_VAR_FLAGS[:2],  # -var, -var-file: Packer's FlagSetVars (HCL2 values)
+    ),
     "checkpoints": (
         "List install checkpoints; `prune` deletes them (all, or -older-than).",
         CHECKPOINTS_FLAGS,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
+from kiln.cli.args import parse_cli_vars
 from kiln.cli.common import make_ui
 from kiln.template.loader import load_template
 from kiln.template.model import TemplateFile
+from kiln.template.variables import parse_var_file
 from kiln.ui import Ui
 from kiln.ui.redact import REDACTED
 
@@ -30,10 +33,19 @@ def run_inspect(opts: argparse.Namespace) -> int:
     if is_hcl2_path(opts.template):
         from kiln.template.hcl2.inspect import inspect_text
 
-        ui.raw(inspect_text(opts.template, dict(os.environ)))
+        ui.raw(
+            inspect_text(
+                opts.template,
+                dict(os.environ),
+                var_files=[Path(p) for p in opts.var_file],
+                cli_vars=parse_cli_vars(opts.var),
+            )
+        )
         return 0
     tpl = load_template(opts.template)
-    ui.raw("kiln inspect: JSON template")
+    for path in opts.var_file:  # read, as Packer does, though a JSON inspect shows defaults
+        parse_var_file(Path(path))
+    ui.raw("Packer Inspect: JSON mode")
     if tpl.description:
         ui.raw("Description:\n")
         ui.raw(tpl.description + "\n")
@@ -46,7 +58,12 @@ def run_inspect(opts: argparse.Namespace) -> int:
 
 
 def _variables(ui: Ui, tpl: TemplateFile) -> None:
+    """As Packer's `Core.InspectConfig`: `<No variables>`, or the required ones (if any) and
+    then the optional ones under their heading, even when there are none."""
     if not tpl.variables:
+        ui.raw("Variables:\n")
+        ui.raw("  <No variables>")
+        ui.raw("")
         return
     width = max(len(name) for name in tpl.variables)
     required = sorted(n for n, v in tpl.variables.items() if v is None)
@@ -57,13 +74,12 @@ def _variables(ui: Ui, tpl: TemplateFile) -> None:
             ui.machine("", "template-variable", name, "", "1")
             ui.raw(f"  {name}")
         ui.raw("")
-    if optional:
-        ui.raw("Optional variables and their defaults:\n")
-        for name in optional:
-            shown = REDACTED if name in tpl.sensitive_variables else str(tpl.variables[name])
-            ui.machine("", "template-variable", name, shown, "0")
-            ui.raw(f"  {name.ljust(width)} = {shown}")
-        ui.raw("")
+    ui.raw("Optional variables and their defaults:\n")
+    for name in optional:
+        shown = REDACTED if name in tpl.sensitive_variables else str(tpl.variables[name])
+        ui.machine("", "template-variable", name, shown, "0")
+        ui.raw(f"  {name.ljust(width)} = {shown}")
+    ui.raw("")
 
 
 def _builders(ui: Ui, tpl: TemplateFile) -> None:

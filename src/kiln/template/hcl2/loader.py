@@ -25,6 +25,7 @@ from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.locals import evaluate_locals
 from kiln.template.hcl2.model import Hcl2Info, Scope
 from kiln.template.hcl2.parsecache import parse_config_cached
+from kiln.template.hcl2.refs import references
 from kiln.template.hcl2.values import Value, object_val, string_val, to_python
 from kiln.template.hcl2.variables import ValueInputs, Variable, assign, declare, secret_strings
 from kiln.template.hcl2.variables import validate as validate_variables
@@ -140,13 +141,13 @@ class _Loader:
             self.diags.extend(err.diagnostics)
             return None
 
-    def build(self, variables: dict[str, Variable]) -> TemplateFile:
-        info = Hcl2Info(self.sources, files=[])
+    def evaluate_locals(
+        self, variables: Mapping[str, Variable]
+    ) -> tuple[dict[str, Value], set[str], set[str]]:
+        """Set the scope (`var`, `path`, `packer`) and evaluate the locals: their values,
+        the sensitive ones, and those not evaluated because they use a variable that has no
+        value (what `kiln inspect` shows as `<unknown>`, as Packer does)."""
         var_values = {n: v.value for n, v in variables.items() if v.value is not None}
-        for v in variables.values():
-            if v.sensitive:
-                info.secrets.extend(secret_strings(v.value))
-            info.variables[v.name] = "<sensitive>" if v.sensitive else _show(v.value)
         self.roots = {
             "var": object_val(var_values),
             "path": object_val(
@@ -154,7 +155,6 @@ class _Loader:
             ),
             "packer": object_val({"version": string_val(PACKER_COMPAT_VERSION)}),
         }
-        self.check_packer_blocks()
         local_defs = dict(self.cfg.locals)
         sensitive_locals: set[str] = set()
         for name, block in self.cfg.local_blocks.items():
@@ -170,10 +170,35 @@ class _Loader:
                 value = self.eval(sens.expr, self.ctx())
                 if value is not None and value.v is True:
                     sensitive_locals.add(name)
+        unset = {n for n, v in variables.items() if v.value is None}
+        unknown = {
+            name for name, attr in local_defs.items()
+            if any(ref in unset for ref, _ in references(attr.expr, "var"))
+        }  # fmt: skip
+        grew = True
+        while grew:  # and the locals that use those
+            more = {
+                name for name, attr in local_defs.items()
+                if name not in unknown
+                and any(r in unknown for r, _ in references(attr.expr, "local"))
+            }  # fmt: skip
+            unknown |= more
+            grew = bool(more)
+        known_defs = {n: a for n, a in local_defs.items() if n not in unknown}
         values, diags = evaluate_locals(
-            local_defs, lambda done: self.ctx({"local": object_val(done)})
+            known_defs, lambda done: self.ctx({"local": object_val(done)})
         )
         self.diags.extend(diags)
+        return values, sensitive_locals, unknown
+
+    def build(self, variables: dict[str, Variable]) -> TemplateFile:
+        info = Hcl2Info(self.sources, files=[])
+        for v in variables.values():
+            if v.sensitive:
+                info.secrets.extend(secret_strings(v.value))
+            info.variables[v.name] = "<sensitive>" if v.sensitive else _show(v.value)
+        self.check_packer_blocks()
+        values, sensitive_locals, _unknown = self.evaluate_locals(variables)
         for name in sensitive_locals:
             info.secrets.extend(secret_strings(values.get(name)))
         for name, value in values.items():
