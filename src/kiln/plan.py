@@ -94,11 +94,14 @@ class ValidationFailed(KilnError):
 def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
     warnings: list[tuple[str, str]] = []
     groups: list[tuple[str, list[str]]] = []
+    hcl = tpl.hcl2 is not None  # HCL2 blocks: option values typed as Packer's HCL2 specs do
 
     def warn_global(message: str) -> None:
         warnings.append(("", message))
 
     _check_min_version(tpl, warn_global)
+    for message in tpl.hcl2.warnings if tpl.hcl2 is not None else ():
+        warn_global(message)  # HCL2: warnings of loading (undeclared variable in a var file)
     inputs = VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars)
     dependencies: dict[str, set[str]] = {}
     variables: dict[str, str] = {}
@@ -164,7 +167,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
             errors=errors,
             observe=tracker.observer(_secret_keys(QemuConfig, CommConfig)),
         )
-        decoded = decode_sections(rendered, [QemuConfig, CommConfig])
+        decoded = decode_sections(rendered, [QemuConfig, CommConfig], hcl=hcl)
         errors.extend(decoded.errors)
         for w in decoded.warnings:
             warn(w)
@@ -198,12 +201,13 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for pdef in tpl.provisioners:
             if _applies(pdef.only, pdef.except_, bdef.name):
                 step = _provisioner_plan(pdef, bdef.name, step_funcs, options.cwd, errors,
-                                         tracker)  # fmt: skip
+                                         tracker, hcl=hcl)  # fmt: skip
                 if step is not None:
                     build.provisioners.append(step)
         if tpl.error_cleanup_provisioner is not None:
             build.error_cleanup = _provisioner_plan(
-                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors, tracker
+                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors, tracker,
+                hcl=hcl,
             )
         for chain in tpl.post_processors:
             steps = []
@@ -212,7 +216,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                     break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
                     step = _post_processor_plan(
-                        ppdef, step_funcs, options.cwd, options.env, errors, tracker
+                        ppdef, step_funcs, options.cwd, options.env, errors, tracker, hcl=hcl
                     )
                     if step is not None:
                         steps.append(step)
@@ -455,6 +459,8 @@ def _provisioner_plan(
     cwd: Path,
     errors: list[str],
     tracker: SecretTracker,
+    *,
+    hcl: bool = False,
 ) -> StepPlan | None:
     kind = PROVISIONERS.get(pdef.type)
     if kind is None:
@@ -481,8 +487,8 @@ def _provisioner_plan(
         )
         if v is not None
     }
-    common = decode_sections(common_raw, [CommonProvisionerConfig])
-    decoded = decode_sections(rendered, [cls])
+    common = decode_sections(common_raw, [CommonProvisionerConfig], hcl=hcl)
+    decoded = decode_sections(rendered, [cls], hcl=hcl)
     local_errors += common.errors + decoded.errors
     config: Any = decoded.get(cls)
     if not decoded.errors:
@@ -508,6 +514,8 @@ def _post_processor_plan(
     env: Mapping[str, str],
     errors: list[str],
     tracker: SecretTracker,
+    *,
+    hcl: bool = False,
 ) -> StepPlan | None:
     kind = POST_PROCESSORS.get(ppdef.type)
     if kind is None:
@@ -521,7 +529,7 @@ def _post_processor_plan(
     observe = tracker.observer(_secret_keys(cls))
     rendered = render_tree(ppdef.config, BUILD_PLACEHOLDERS, funcs, late=_late_keys(cls),
                            errors=local_errors, observe=observe)  # fmt: skip
-    decoded = decode_sections(rendered, [cls])
+    decoded = decode_sections(rendered, [cls], hcl=hcl)
     local_errors += decoded.errors
     config: Any = apply_env_defaults(decoded.get(cls), env)
     if not decoded.errors:
@@ -530,7 +538,8 @@ def _post_processor_plan(
     keep: bool | None = None
     if ppdef.keep_input_artifact is not None:
         keep_decoded = decode_sections(
-            {"keep_input_artifact": ppdef.keep_input_artifact}, [CommonPostProcessorConfig]
+            {"keep_input_artifact": ppdef.keep_input_artifact}, [CommonPostProcessorConfig],
+            hcl=hcl,
         )
         local_errors += keep_decoded.errors
         keep = keep_decoded.get(CommonPostProcessorConfig).keep_input_artifact

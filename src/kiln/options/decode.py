@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from kiln.options.hcltypes import hcl_value
 from kiln.options.spec import Duration, QemuImgArgs, option_specs
 from kiln.options.weak import DecodeProblem, convert
 from kiln.suggest import did_you_mean
@@ -38,12 +39,14 @@ def decode_sections(
     classes: Sequence[type],
     *,
     reserved: Sequence[str] = (),
+    hcl: bool = False,
 ) -> DecodeResult:
     """Decode `raw` into one instance of each class in `classes`.
 
     A key belongs to the first class that declares it (or one of its deprecated aliases).
     Keys starting with `_` are comments. `reserved` keys (e.g. `type`, `name`) are handled by
-    the caller and skipped here. Unknown keys are errors with a suggestion.
+    the caller and skipped here. Unknown keys are errors with a suggestion. `hcl`: the values
+    come from an HCL2 block, typed first as Packer's HCL2 specs type them (`hcltypes`).
 
     An explicit zero value (`""`, `0`, `"0s"`, `[]`) of an option whose default is not zero
     becomes the default: Packer's Go structs cannot tell it from an unset key, and every
@@ -80,6 +83,8 @@ def decode_sections(
         if alias_warning is None and name in alias_set:
             continue  # the deprecated alias was set too, and it wins (as in Packer)
         try:
+            if hcl:
+                value = hcl_value(key, types[(cls, name)], value)
             decoded = convert(key, types[(cls, name)], value)
         except DecodeProblem as problem:
             result.errors.append(str(problem))

@@ -9,4 +9,4 @@ build {
   provisioner "ansibel" {
   }
 }
-# expect: 9:3 | provisioner "ansibel" | ansibel
+# expect: 9:15 | Unknown provisioner type "ansibel" | did you mean "ansible"

@@ -12,23 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kiln.suggest import closest
 from kiln.template.hcl2 import ast
-from kiln.template.hcl2.diagnostics import Diagnostic
+from kiln.template.hcl2.diagnostics import Diagnostic, def_range, did_you_mean
 
 TOP_LEVEL_BLOCKS = ("variable", "variables", "locals", "local", "source", "build", "packer", "data")
 BUILD_BLOCKS = ("source", "provisioner", "post-processor", "post-processors",
                 "error-cleanup-provisioner", "dynamic")  # fmt: skip
 BUILD_ATTRIBUTES = ("name", "description", "sources")
-LABELS = {
-    "variable": 1, "variables": 0, "locals": 0, "local": 1, "source": 2, "build": 0,
-    "packer": 0, "data": 2,
-}  # fmt: skip
 
 
 def _suggest(name: str, names: Sequence[str]) -> str:
-    best = closest(name, names)
-    return f' Did you mean "{best}"?' if best else ""
+    return did_you_mean(name, names)
 
 
 @dataclass
@@ -84,26 +78,35 @@ def decode(bodies: Sequence[ast.Body], diags: list[Diagnostic]) -> PackerConfig:
     return cfg
 
 
-def _check_labels(block: ast.Block, want: int, what: str, diags: list[Diagnostic]) -> bool:
+# The names of each block's labels, as Packer 1.6.6's schemas give them (hcl2template).
+LABEL_NAMES = {
+    "variable": ("name",), "variables": (), "locals": (), "local": ("name",),
+    "source": ("type", "name"), "build": (), "packer": (), "data": ("type", "name"),
+}  # fmt: skip
+
+
+def _check_labels(
+    block: ast.Block, names: Sequence[str], diags: list[Diagnostic], hint: str = ""
+) -> bool:
+    """HCL's label checks, in its words (hclsyntax's `Missing name for source`), plus a
+    hint of kiln's."""
+    want = len(names)
     if len(block.labels) == want:
         return True
+    listed = ", ".join(names)
     if len(block.labels) < want:
         diags.append(
             Diagnostic(
-                f"Missing {what} for {block.type}",
-                f'A "{block.type}" block needs {want} label(s): {what}.',
-                block.range,
+                f"Missing {names[len(block.labels)]} for {block.type}",
+                f"All {block.type} blocks must have {want} labels ({listed}).{hint}",
+                def_range(block),
             )
         )
     else:
         rng = block.label_ranges[want] if len(block.label_ranges) > want else block.range
-        diags.append(
-            Diagnostic(
-                "Extraneous label for " + block.type,
-                f'A "{block.type}" block has {want} label(s) ({what}); remove the others.',
-                rng,
-            )
-        )
+        detail = (f"Only {want} labels ({listed}) are expected for {block.type} blocks."
+                  if want else f"No labels are expected for {block.type} blocks.")  # fmt: skip
+        diags.append(Diagnostic("Extraneous label for " + block.type, detail + hint, rng))
     return False
 
 
@@ -119,9 +122,7 @@ def _top_block(block: ast.Block, cfg: PackerConfig, diags: list[Diagnostic]) -> 
             )
         )
         return
-    what = {"variable": "its name", "local": "its name", "source": "the builder type and a "
-            "name", "data": "the data source type and a name"}.get(t, "none")  # fmt: skip
-    if not _check_labels(block, LABELS[t], what, diags):
+    if not _check_labels(block, LABEL_NAMES[t], diags):
         return
     if t == "variable":
         name = block.labels[0]
@@ -143,9 +144,8 @@ def _top_block(block: ast.Block, cfg: PackerConfig, diags: list[Diagnostic]) -> 
                 cfg.locals[attr.name] = attr
         for inner in block.body.blocks:
             diags.append(Diagnostic(
-                "Unsupported block type",
-                f'Blocks of type "{inner.type}" are not expected in locals: a local is '
-                "name = expression.",
+                f'Unexpected "{inner.type}" block',
+                "Blocks are not allowed here. A local is name = expression.",
                 inner.type_range,
             ))  # fmt: skip
     elif t == "local":
@@ -299,13 +299,13 @@ def _build_inner(inner: ast.Block, build: BuildBlock, diags: list[Diagnostic]) -
         diags.append(
             Diagnostic(
                 "Unsupported block type",
-                f'Blocks of type "{t}" are not expected in a build.' + _suggest(t, BUILD_BLOCKS),
+                f'Blocks of type "{t}" are not expected here.' + _suggest(t, BUILD_BLOCKS),
                 inner.type_range,
             )
         )
         return
     if t == "source":
-        if not _check_labels(inner, 1, 'the source it uses, as in "source.qemu.NAME"', diags):
+        if not _check_labels(inner, ("reference",), diags, ' Write source "source.qemu.NAME".'):
             return
         parsed = parse_ref(inner.labels[0])
         if parsed is None:
@@ -329,14 +329,14 @@ def _build_inner(inner: ast.Block, build: BuildBlock, diags: list[Diagnostic]) -
                     diags.extend(err.diagnostics)
         build.sources.append(ref)
     elif t in ("provisioner", "error-cleanup-provisioner"):
-        if not _check_labels(inner, 1, 'its type, as in provisioner "shell"', diags):
+        if not _check_labels(inner, ("type",), diags, f' Write {t} "shell".'):
             return
         if t == "provisioner":
             build.provisioners.append(inner)
         else:
             build.error_cleanup = inner
     elif t == "post-processor":
-        if _check_labels(inner, 1, 'its type, as in post-processor "checksum"', diags):
+        if _check_labels(inner, ("type",), diags, ' Write post-processor "checksum".'):
             build.post_processors.append([inner])
     elif t == "post-processors":
         chain = []
@@ -345,12 +345,12 @@ def _build_inner(inner: ast.Block, build: BuildBlock, diags: list[Diagnostic]) -
                 diags.append(
                     Diagnostic(
                         "Unsupported block type",
-                        f'Blocks of type "{member.type}" are not expected in post-processors; '
-                        'use post-processor "TYPE" { ... } blocks.',
+                        f'Blocks of type "{member.type}" are not expected here: '
+                        'post-processors { } holds post-processor "TYPE" { ... } blocks.',
                         member.type_range,
                     )
                 )
-            elif _check_labels(member, 1, "its type", diags):
+            elif _check_labels(member, ("type",), diags):
                 chain.append(member)
         if chain:
             build.post_processors.append(chain)

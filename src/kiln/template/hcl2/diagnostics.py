@@ -86,6 +86,25 @@ def _contains(block: Block, rng: Range) -> bool:
     return start < rng.start <= end
 
 
+def def_range(block: Block) -> Range:
+    """The block's type and labels (HCL's `DefRange`): where a diagnostic about the whole
+    block points, without its `{`."""
+    last = block.label_ranges[-1] if block.label_ranges else block.type_range
+    if not block.type_range.filename:
+        return block.range
+    return Range(block.type_range.filename, block.type_range.start, last.end)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`' Did you mean "x"?'` as HCL words it: Packer's rule (an edit distance below 3)
+    first, then kiln's closer look (a case or `-`/`_` difference), or an empty string."""
+    from kiln.suggest import closest, name_suggestion
+
+    pool = list(candidates)
+    best = name_suggestion(name, pool) or closest(name, pool)
+    return f' Did you mean "{best}"?' if best else ""
+
+
 def format_diagnostic(diag: Diagnostic, sources: Sources | None) -> str:
     head = f"{'Warning' if diag.warning else 'Error'}: {diag.summary}"
     out = [head]

@@ -12,6 +12,7 @@ renders them, as in JSON. `build.Host`, `build.Password`, … in provisioners be
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -19,7 +20,13 @@ from kiln import PACKER_COMPAT_VERSION
 from kiln.errors import KilnError
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.config import BuildBlock, PackerConfig, decode
-from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
+from kiln.template.hcl2.diagnostics import (
+    Diagnostic,
+    HCLError,
+    Sources,
+    def_range,
+    format_diagnostic,
+)
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.locals import evaluate_locals
@@ -85,9 +92,23 @@ def load_hcl2(
     assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, diags)
     validate_variables(variables, base_dir, diags)
     tpl = loader.build(variables)
+    unset = {n for n, v in variables.items() if v.value is None}
+    diags[:] = [d for d in diags if not _refers_to_unset(d, unset)]
     if [d for d in diags if not d.warning]:
         raise HCLError(diags, sources)
+    if tpl.hcl2 is not None:
+        tpl.hcl2.warnings = [
+            format_diagnostic(d, sources).removeprefix("Warning: ") for d in diags if d.warning
+        ]
     return tpl
+
+
+def _refers_to_unset(diag: Diagnostic, unset: set[str]) -> bool:
+    """A reference to a variable that is already reported unset (or whose declaration
+    failed): Packer gives such a variable an unknown value, which every expression using
+    it accepts silently; kiln has no unknown values, so it drops the echo instead."""
+    m = re.match(r'There is no input variable named "([^"]*)"\.', diag.detail)
+    return diag.summary == "Unsupported attribute" and m is not None and m.group(1) in unset
 
 
 def _parse_file(f: Path, sources: Sources, diags: list[Diagnostic]) -> ast.Body | None:
@@ -227,7 +248,8 @@ class _Loader:
                 if attr.name != "required_version":
                     self.diags.append(Diagnostic(
                         "Unsupported argument",
-                        f'An argument named "{attr.name}" is not expected in packer {{}}.',
+                        f'An argument named "{attr.name}" is not expected here.'
+                        + _did_you_mean(attr.name, ["required_version"]),
                         attr.name_range,
                     ))  # fmt: skip
                     continue
@@ -254,7 +276,8 @@ class _Loader:
                 if inner.type != "required_plugins":
                     self.diags.append(Diagnostic(
                         "Unsupported block type",
-                        f'Blocks of type "{inner.type}" are not expected in packer {{}}.',
+                        f'Blocks of type "{inner.type}" are not expected here.'
+                        + _did_you_mean(inner.type, ["required_plugins"]),
                         inner.type_range,
                     ))  # fmt: skip
                     continue
@@ -311,7 +334,7 @@ class _Loader:
             names.setdefault(ref.ref, full)
             source_val = object_val({"type": string_val(ref.type), "name": string_val(instance)})
             self.source_values[full] = source_val
-            scope = Scope(block.range, _context(block))
+            scope = _scope(block)
             config = self.body_dict(block.body, {"source": source_val}, scope, skip=())
             if ref.override is not None:
                 config.update(
@@ -439,7 +462,8 @@ class _Loader:
             )
             for gblock, gextra in generated:
                 scope.names.setdefault(gblock.type, gblock.type_range)
-                item = self.body_dict(gblock.body, {**extra, **gextra}, Scope(gblock.range, ""),
+                scope.blocks.add(gblock.type)
+                item = self.body_dict(gblock.body, {**extra, **gextra}, Scope(def_range(gblock), ""),
                                       skip=())  # fmt: skip
                 existing = out.setdefault(gblock.type, [])
                 if isinstance(existing, list):
@@ -537,7 +561,7 @@ class _Loader:
         info: Hcl2Info,
         cleanup: bool = False,
     ) -> None:
-        scope = Scope(block.range, _context(block))
+        scope = _scope(block)
         applies, configs = self.per_build(block, extra, build, build_refs, scope)
         index = 0 if cleanup else len(tpl.provisioners) + 1
         where = f"provisioner {index}" if index else "error-cleanup-provisioner"
@@ -585,7 +609,7 @@ class _Loader:
         evaluated = []
         for j, (block, extra) in enumerate(chain, 1):
             where = f"post-processor {index}" + (f".{j}" if len(chain) > 1 else "")
-            scope = Scope(block.range, _context(block))
+            scope = _scope(block)
             info.steps[where] = scope
             evaluated.append((block, where, self.per_build(block, extra, build, build_refs,
                                                            scope)))  # fmt: skip
@@ -617,15 +641,19 @@ class _Loader:
                 tpl.post_processors.append(members)
 
 
+def _scope(block: ast.Block) -> Scope:
+    label = block.label_ranges[0] if block.label_ranges else None
+    return Scope(def_range(block), _context(block), type_label=label)
+
+
 def _context(block: ast.Block) -> str:
     return " ".join([block.type, *(f'"{label}"' for label in block.labels)])
 
 
 def _did_you_mean(name: str, names: Sequence[str]) -> str:
-    from kiln.suggest import closest
+    from kiln.template.hcl2.diagnostics import did_you_mean
 
-    best = closest(name, names)
-    return f' Did you mean "{best}"?' if best else ""
+    return did_you_mean(name, names)
 
 
 def _show(v: Value | None) -> str:

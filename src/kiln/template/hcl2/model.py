@@ -14,10 +14,12 @@ from kiln.template.hcl2.diagnostics import Sources
 class Scope:
     """One builder, provisioner or post-processor: its block and its attributes."""
 
-    header: Range
+    header: Range  # the block's type and labels (HCL's DefRange)
     context: str  # `source "qemu" "debian"`, `provisioner "shell"`
     names: dict[str, Range] = field(default_factory=dict)  # option → where its name is
     values: dict[str, Range] = field(default_factory=dict)  # option → where its value is
+    blocks: set[str] = field(default_factory=set)  # options written as nested blocks
+    type_label: Range | None = None  # `"shell"` of provisioner "shell"
 
 
 @dataclass
@@ -30,3 +32,6 @@ class Hcl2Info:
     variables: dict[str, str] = field(default_factory=dict)  # name → shown value (inspect)
     locals: dict[str, str] = field(default_factory=dict)
     build_blocks: list[tuple[str, list[str]]] = field(default_factory=list)  # inspect
+    # Warning diagnostics of loading (an undeclared variable in a variable file, a plugin
+    # kiln does not provide), formatted without their "Warning:" (the UI prints that).
+    warnings: list[str] = field(default_factory=list)

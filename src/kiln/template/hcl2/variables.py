@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.convert import ConversionError, convert
-from kiln.template.hcl2.diagnostics import Diagnostic, Sources
+from kiln.template.hcl2.diagnostics import Diagnostic, Sources, def_range, did_you_mean
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.typeexpr import TypeExprError, type_from_expr
@@ -31,7 +31,8 @@ class Variable:
     sensitive: bool = False
     validations: list[ast.Block] = field(default_factory=list)
     value: Value | None = None
-    source: str = "default"
+    source: str = "default"  # where the value came from, as Packer names it: default, env, varfile, cmd
+    broken: bool = False  # its declaration has an error (then it is not also "unset")
 
 
 def declare(
@@ -60,8 +61,14 @@ def declare(
             diags.extend(_no_variables_here(err))
         out[name] = var
     for name, block in blocks.items():
+        before = _error_count(diags)
         out[name] = _declare_block(name, block, ctx, diags)
+        out[name].broken = _error_count(diags) > before
     return out
+
+
+def _error_count(diags: Sequence[Diagnostic]) -> int:
+    return sum(1 for d in diags if not d.warning)
 
 
 def _no_variables_here(err: EvalError) -> list[Diagnostic]:
@@ -82,17 +89,14 @@ def _no_variables_here(err: EvalError) -> list[Diagnostic]:
 def _declare_block(
     name: str, block: ast.Block, ctx: EvalContext, diags: list[Diagnostic]
 ) -> Variable:
-    var = Variable(name, block.range)
+    var = Variable(name, def_range(block))
     for attr in block.body.attributes:
         if attr.name not in VARIABLE_ATTRS:
-            from kiln.suggest import closest
-
-            best = closest(attr.name, VARIABLE_ATTRS)
             diags.append(
                 Diagnostic(
                     "Unsupported argument",
-                    f'An argument named "{attr.name}" is not expected in a variable.'
-                    + (f' Did you mean "{best}"?' if best else ""),
+                    f'An argument named "{attr.name}" is not expected here.'
+                    + did_you_mean(attr.name, VARIABLE_ATTRS),
                     attr.name_range,
                 )
             )
@@ -133,17 +137,44 @@ def _declare_block(
                 )
     for inner in block.body.blocks:
         if inner.type == "validation":
-            var.validations.append(inner)
+            if _check_error_message(inner, diags):
+                var.validations.append(inner)
         else:
             diags.append(
                 Diagnostic(
                     "Unsupported block type",
-                    f'Blocks of type "{inner.type}" are not expected in a variable; only '
-                    "validation blocks are.",
+                    f'Blocks of type "{inner.type}" are not expected here.'
+                    + did_you_mean(inner.type, ["validation"]),
                     inner.type_range,
                 )
             )
     return var
+
+
+def _check_error_message(block: ast.Block, diags: list[Diagnostic]) -> bool:
+    """Packer's rule for a literal `error_message` (hcl2template/types.variables.go,
+    decodeVariableValidation): one or more sentences, as it is printed inside a message.
+    False (and the error) for a message that breaks it: the rule is then not run."""
+    attr = next((a for a in block.body.attributes if a.name == "error_message"), None)
+    if attr is None:
+        return True
+    try:
+        value = evaluate(attr.expr, EvalContext({}, {}))
+    except EvalError:
+        return True  # not a literal: shown as it evaluates when the rule fails
+    if value.is_null or not isinstance(value.v, str):
+        return True
+    text = value.v.strip()
+    if not value.v:
+        detail = "An empty string is not a valid nor useful error message."
+    elif text and (not text[0].isalpha() or text[0].isupper()) and text[-1] in ".?!":
+        return True
+    else:
+        detail = ("Validation error message must be at least one full sentence starting with "
+                  "an uppercase letter ( if the alphabet permits it ) and ending with a period "
+                  "or question mark.")  # fmt: skip
+    diags.append(Diagnostic("Invalid validation error message", detail, attr.expr.range))
+    return False
 
 
 @dataclass
@@ -166,19 +197,21 @@ def assign(
     for key, text in env.items():
         if key.startswith("PKR_VAR_") and key[8:] in variables:
             _set_from_string(variables[key[8:]], text, f"PKR_VAR_{key[8:]}", diags)
+            variables[key[8:]].source = "env"
     for path in [*inputs.auto_files, *inputs.var_files]:
         _read_var_file(path, variables, sources, diags)
     for name, text in inputs.cli_vars.items():
         target = variables.get(name)
         if target is None:
-            diags.append(_undeclared(name, "-var", None, variables))
+            diags.append(_undeclared(name, None, variables))
             continue
         _set_from_string(target, text, f"-var {name}", diags)
+        target.source = "cmd"
     for var in variables.values():
-        if var.value is None:
+        if var.value is None and not var.broken:
             diags.append(
                 Diagnostic(
-                    "Unset variable",
+                    f'Unset variable "{var.name}"',
                     f'The variable "{var.name}" is required: it has no default value and none '
                     f"was given. Set it with -var '{var.name}=VALUE', in a -var-file, in a "
                     f"*.auto.pkrvars.hcl file, or with the environment variable "
@@ -189,17 +222,27 @@ def assign(
 
 
 def _undeclared(
-    name: str, where: str, rng: ast.Range | None, variables: Mapping[str, Variable]
+    name: str, rng: ast.Range | None, variables: Mapping[str, Variable]
 ) -> Diagnostic:
-    from kiln.suggest import closest
-
-    best = closest(name, list(variables))
+    """A value for a variable no block declares: an error on the command line, a warning in
+    a variable file (which may be shared by templates that declare different variables),
+    in Packer's words."""
+    hint = did_you_mean(name, list(variables))
+    if rng is None:
+        return Diagnostic(
+            "Undefined -var variable",
+            f'A "{name}" variable was passed in the command line but was not found in known '
+            f'variables. To declare variable "{name}", place this block in one of your .pkr '
+            f'files, such as variables.pkr.hcl: variable "{name}" {{}}.{hint}',
+            None,
+        )
     return Diagnostic(
         "Undefined variable",
-        f'A "{name}" variable was passed in ({where}) but was not found in known variables. '
-        f'To declare variable "{name}", place a variable "{name}" {{}} block in one of your '
-        ".pkr.hcl files." + (f' Did you mean "{best}"?' if best else ""),
+        f'A "{name}" variable was set but was not found in known variables. To declare '
+        f'variable "{name}", place this block in one of your .pkr files, such as '
+        f'variables.pkr.hcl: variable "{name}" {{}}.{hint}',
         rng,
+        warning=True,
     )
 
 
@@ -265,6 +308,9 @@ def _read_var_file(
             sources.add(name, text)
             diags.append(Diagnostic("Invalid JSON in variable file", err.msg, rng))
             return
+        json_ranges = _json_key_ranges(text, name)
+        if json_ranges:
+            sources.add(name, text)
         if not isinstance(data, dict):
             diags.append(
                 Diagnostic("Invalid variable file", f"{path}: must hold a JSON object", None)
@@ -273,9 +319,10 @@ def _read_var_file(
         for key, raw in data.items():
             var = variables.get(key)
             if var is None:
-                diags.append(_undeclared(key, str(path), None, variables))
+                diags.append(_undeclared(key, json_ranges.get(key, _file_range(name)), variables))
                 continue
             var.value = _convert(var, from_python(raw), str(path), None, diags)
+            var.source = "varfile"
         return
     from kiln.template.hcl2.diagnostics import HCLError
 
@@ -297,7 +344,7 @@ def _read_var_file(
     for attr in body.attributes:
         var = variables.get(attr.name)
         if var is None:
-            diags.append(_undeclared(attr.name, str(path), attr.name_range, variables))
+            diags.append(_undeclared(attr.name, attr.name_range, variables))
             continue
         try:
             value = evaluate(attr.expr, EvalContext({}, standard_functions(path.parent)))
@@ -305,6 +352,25 @@ def _read_var_file(
             diags.extend(_no_variables_here(err))
             continue
         var.value = _convert(var, value, str(path), attr.expr.range, diags)
+        var.source = "varfile"
+
+
+def _file_range(name: str) -> ast.Range:
+    return ast.Range(name, ast.Pos(1, 1), ast.Pos(1, 1))
+
+
+def _json_key_ranges(text: str, name: str) -> dict[str, ast.Range]:
+    """Where each top-level key of a JSON variable file is written (first occurrence of
+    `"key"` at the start of a line), for warnings that point at it."""
+    import re
+
+    out: dict[str, ast.Range] = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        m = re.match(r'\s*"((?:[^"\\]|\\.)*)"\s*:', line)
+        if m and m.group(1) not in out:
+            col = m.start(1)  # the opening quote is at column start(1) (1-based)
+            out[m.group(1)] = ast.Range(name, ast.Pos(i, col), ast.Pos(i, m.end(1) + 2))
+    return out
 
 
 def validate(variables: Mapping[str, Variable], base_dir: Path, diags: list[Diagnostic]) -> None:
@@ -337,7 +403,7 @@ def validate(variables: Mapping[str, Variable], base_dir: Path, diags: list[Diag
                 shown = "(sensitive)" if var.sensitive else _short(var.value)
                 diags.append(
                     Diagnostic(
-                        "Invalid value for variable",
+                        f"Invalid value for {var.source} variable",
                         f"{text.v}\n\nThis was checked by the validation rule at "
                         f"{cond.range} (var.{var.name} = {shown}).",
                         var.range,
