@@ -206,7 +206,12 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
                     build.provisioners.append(step)
         if tpl.error_cleanup_provisioner is not None:
             build.error_cleanup = _provisioner_plan(
-                tpl.error_cleanup_provisioner, bdef.name, step_funcs, options.cwd, errors, tracker,
+                tpl.error_cleanup_provisioner,
+                bdef.name,
+                step_funcs,
+                options.cwd,
+                errors,
+                tracker,
                 hcl=hcl,
             )
         for chain in tpl.post_processors:
@@ -538,7 +543,8 @@ def _post_processor_plan(
     keep: bool | None = None
     if ppdef.keep_input_artifact is not None:
         keep_decoded = decode_sections(
-            {"keep_input_artifact": ppdef.keep_input_artifact}, [CommonPostProcessorConfig],
+            {"keep_input_artifact": ppdef.keep_input_artifact},
+            [CommonPostProcessorConfig],
             hcl=hcl,
         )
         local_errors += keep_decoded.errors

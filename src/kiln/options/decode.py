@@ -83,9 +83,8 @@ def decode_sections(
         if alias_warning is None and name in alias_set:
             continue  # the deprecated alias was set too, and it wins (as in Packer)
         try:
-            if hcl:
-                value = hcl_value(key, types[(cls, name)], value)
-            decoded = convert(key, types[(cls, name)], value)
+            typed = hcl_value(key, types[(cls, name)], value) if hcl else value
+            decoded = convert(key, types[(cls, name)], typed)
         except DecodeProblem as problem:
             result.errors.append(str(problem))
             continue

@@ -64,7 +64,7 @@ CASES = {
         template('  disk_sise = "10G"'),
         "Error: Unsupported argument",
         'An argument named "disk_sise" is not expected here. Did you mean "disk_size"?',
-        "t.pkr.hcl:6:3, in source \"qemu\" \"vm\"",
+        't.pkr.hcl:6:3, in source "qemu" "vm"',
     ),
     "unknown argument in a build's source override": (
         template(build='  source "source.qemu.vm" {\n    name = "b"\n    vm_nmae = "x"\n  }'),
@@ -157,8 +157,10 @@ CASES = {
         "t.pkr.hcl:12:14",
     ),
     "a word for a bool in a provisioner": (
-        template(build='  provisioner "shell" {\n    inline = ["x"]\n'
-                 '    expect_disconnect = "maybe"\n  }'),  # fmt: skip
+        template(
+            build='  provisioner "shell" {\n    inline = ["x"]\n'
+            '    expect_disconnect = "maybe"\n  }'
+        ),
         "Error: Incorrect attribute value type",
         'Inappropriate value for attribute "expect_disconnect": a bool is required.',
         "t.pkr.hcl:12:25",
@@ -225,15 +227,17 @@ CASES = {
         "t.pkr.hcl:10:15",
     ),
     "unset variable": (
-        template('  vm_name = var.size', before='variable "size" {\n  type = string\n}\n'),
+        template("  vm_name = var.size", before='variable "size" {\n  type = string\n}\n'),
         'Error: Unset variable "size"',
         'The variable "size" is required',
-        't.pkr.hcl:1:1',
+        "t.pkr.hcl:1:1",
     ),
     "validation message that is no sentence": (
-        template(before='variable "size" {\n  default = "a"\n  validation {\n'
-                 '    condition = length(var.size) > 3\n    error_message = "too short"\n'
-                 "  }\n}\n"),  # fmt: skip
+        template(
+            before='variable "size" {\n  default = "a"\n  validation {\n'
+            '    condition = length(var.size) > 3\n    error_message = "too short"\n'
+            "  }\n}\n"
+        ),
         "Error: Invalid validation error message",
         "Validation error message must be at least one full sentence starting with an "
         "uppercase letter ( if the alphabet permits it ) and ending with a period or "
@@ -241,9 +245,11 @@ CASES = {
         "t.pkr.hcl:5:21",
     ),
     "validation failure of a default": (
-        template(before='variable "size" {\n  default = 3\n  validation {\n'
-                 "    condition = var.size > 10\n"
-                 '    error_message = "The size must be more than 10."\n  }\n}\n'),  # fmt: skip
+        template(
+            before='variable "size" {\n  default = 3\n  validation {\n'
+            "    condition = var.size > 10\n"
+            '    error_message = "The size must be more than 10."\n  }\n}\n'
+        ),
         "Error: Invalid value for default variable",
         "The size must be more than 10. This was checked by the validation rule at t.pkr.hcl:4:",
         "t.pkr.hcl:1:1",
@@ -324,11 +330,15 @@ def test_undeclared_variable_in_a_var_file_is_a_warning_as_in_packer(
     """A variable file shared between templates may set variables one of them does not
     declare: Packer warns, and so does kiln (pointing at the assignment)."""
     (tmp_path / "v.pkrvars.hcl").write_text("nope = 1\n")
+    (tmp_path / "v.json").write_text('{\n  "other": 1\n}\n')
     out = validate(tmp_path, template(), monkeypatch, capsys,
-                   args=("-var-file", "v.pkrvars.hcl"), expect_status=0)  # fmt: skip
-    assert 'Warning: Undefined variable' in out, out
+                   args=("-var-file", "v.pkrvars.hcl", "-var-file", "v.json"),
+                   expect_status=0)  # fmt: skip
+    assert "Warning: Undefined variable" in out, out
     assert 'A "nope" variable was set but was not found in known variables.' in out, out
-    assert "v.pkrvars.hcl:1:1" in out, out
+    assert 'A "other" variable was set but was not found in known variables.' in out, out
+    assert "on v.pkrvars.hcl:1:1:" in out, out
+    assert 'on v.json:2:3: 2: "other": 1' in out, out
 
 
 def test_hcl_values_convert_as_cty_converts_them(

@@ -463,8 +463,8 @@ class _Loader:
             for gblock, gextra in generated:
                 scope.names.setdefault(gblock.type, gblock.type_range)
                 scope.blocks.add(gblock.type)
-                item = self.body_dict(gblock.body, {**extra, **gextra}, Scope(def_range(gblock), ""),
-                                      skip=())  # fmt: skip
+                inner_scope = Scope(def_range(gblock), "")
+                item = self.body_dict(gblock.body, {**extra, **gextra}, inner_scope, skip=())
                 existing = out.setdefault(gblock.type, [])
                 if isinstance(existing, list):
                     existing.append(item)

@@ -47,10 +47,10 @@ def _hcl_wording(message: str, scope: Scope) -> _Worded | None:
         hint = f' Did you mean "{best}"?' if best else ""
         where = scope.names.get(key, scope.header)
         if key in scope.blocks:
-            return _Worded("Unsupported block type",
-                           f'Blocks of type "{key}" are not expected here.{hint}', where)  # fmt: skip
-        return _Worded("Unsupported argument",
-                       f'An argument named "{key}" is not expected here.{hint}', where)  # fmt: skip
+            detail = f'Blocks of type "{key}" are not expected here.{hint}'
+            return _Worded("Unsupported block type", detail, where)
+        detail = f'An argument named "{key}" is not expected here.{hint}'
+        return _Worded("Unsupported argument", detail, where)
     m = _MISMATCH.match(message)
     if m:
         key = m.group("key")

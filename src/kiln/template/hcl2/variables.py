@@ -31,7 +31,7 @@ class Variable:
     sensitive: bool = False
     validations: list[ast.Block] = field(default_factory=list)
     value: Value | None = None
-    source: str = "default"  # where the value came from, as Packer names it: default, env, varfile, cmd
+    source: str = "default"  # where its value came from: default, env, varfile, cmd (Packer's)
     broken: bool = False  # its declaration has an error (then it is not also "unset")
 
 
@@ -221,9 +221,7 @@ def assign(
             )
 
 
-def _undeclared(
-    name: str, rng: ast.Range | None, variables: Mapping[str, Variable]
-) -> Diagnostic:
+def _undeclared(name: str, rng: ast.Range | None, variables: Mapping[str, Variable]) -> Diagnostic:
     """A value for a variable no block declares: an error on the command line, a warning in
     a variable file (which may be shared by templates that declare different variables),
     in Packer's words."""
@@ -309,8 +307,7 @@ def _read_var_file(
             diags.append(Diagnostic("Invalid JSON in variable file", err.msg, rng))
             return
         json_ranges = _json_key_ranges(text, name)
-        if json_ranges:
-            sources.add(name, text)
+        sources.add(name, text)
         if not isinstance(data, dict):
             diags.append(
                 Diagnostic("Invalid variable file", f"{path}: must hold a JSON object", None)
@@ -360,16 +357,16 @@ def _file_range(name: str) -> ast.Range:
 
 
 def _json_key_ranges(text: str, name: str) -> dict[str, ast.Range]:
-    """Where each top-level key of a JSON variable file is written (first occurrence of
-    `"key"` at the start of a line), for warnings that point at it."""
+    """Where each key of a JSON variable file is first written (`"key":`), for the
+    warnings that point at one."""
     import re
 
     out: dict[str, ast.Range] = {}
     for i, line in enumerate(text.splitlines(), 1):
-        m = re.match(r'\s*"((?:[^"\\]|\\.)*)"\s*:', line)
-        if m and m.group(1) not in out:
-            col = m.start(1)  # the opening quote is at column start(1) (1-based)
-            out[m.group(1)] = ast.Range(name, ast.Pos(i, col), ast.Pos(i, m.end(1) + 2))
+        for m in re.finditer(r'"((?:[^"\\]|\\.)*)"\s*:', line):
+            # the opening quote is at 1-based column start(1); the range ends after the closing one
+            out.setdefault(m.group(1), ast.Range(name, ast.Pos(i, m.start(1)),
+                                                 ast.Pos(i, m.end(1) + 2)))  # fmt: skip
     return out
 
 
