@@ -8,4 +8,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 6:18 | headless
+# expect: 6:18 | Incorrect attribute value type | Inappropriate value for attribute "headless": a bool is required.

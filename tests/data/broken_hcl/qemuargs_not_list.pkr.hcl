@@ -8,4 +8,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 6: | qemuargs
+# expect: 6:18 | Incorrect attribute value type | Inappropriate value for attribute "qemuargs": list of list of string required.

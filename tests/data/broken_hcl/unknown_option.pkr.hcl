@@ -8,4 +8,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 6:3 | source "qemu" "vm" | disk_sise
+# expect: 6:3 | source "qemu" "vm" | Unsupported argument | An argument named "disk_sise" is not expected here. Did you mean "disk_size"?

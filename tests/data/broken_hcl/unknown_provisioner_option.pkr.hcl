@@ -10,4 +10,4 @@ build {
     inlin = ["x"]
   }
 }
-# expect: 10:5 | provisioner "shell" | inlin
+# expect: 10:5 | provisioner "shell" | Unsupported argument | An argument named "inlin" is not expected here. Did you mean "inline"?

@@ -8,4 +8,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 1:1 | sauce
+# expect: 1:1 | sauce | Did you mean "source"?

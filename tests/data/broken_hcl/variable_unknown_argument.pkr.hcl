@@ -10,4 +10,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 2:3 | defualt
+# expect: 2:3 | An argument named "defualt" is not expected here. Did you mean "default"?

@@ -10,4 +10,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 1:1 | iso | PKR_VAR_iso
+# expect: 1:1 | Unset variable "iso" | PKR_VAR_iso

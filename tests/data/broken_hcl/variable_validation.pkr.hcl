@@ -15,4 +15,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 1:1 | size | more than 10
+# expect: 1:1 | Invalid value for default variable | The size must be more than 10.

@@ -226,6 +226,28 @@ CASES = {
         'did you mean "ansible"?',
         "t.pkr.hcl:10:15",
     ),
+    "unknown source in a build": (
+        template().replace('["source.qemu.vm"]', '["source.qemu.vn"]'),
+        "Error: Unknown source qemu.vn",
+        'Did you mean "qemu.vm"?',
+        "t.pkr.hcl:9:14",
+    ),
+    "a data block": (
+        template(before='data "amazon-ami" "x" {\n}\n'),
+        "Error: Unsupported block type",
+        'Blocks of type "data" are not expected here: kiln has no data sources',
+        "t.pkr.hcl:1:1",
+    ),
+    "a default that does not fit its type": (
+        template(
+            before='variable "v" {\n  type = list(object({ a = number }))\n'
+            '  default = [{ a = 1 }, { a = ["b"] }]\n}\n'
+        ),
+        "Error: Invalid default value for variable",
+        "This default value is not compatible with the variable's type constraint "
+        '(list(object({a=number}))): element 1: attribute "a": number required.',
+        "t.pkr.hcl:3:13",
+    ),
     "unset variable": (
         template("  vm_name = var.size", before='variable "size" {\n  type = string\n}\n'),
         'Error: Unset variable "size"',
@@ -354,3 +376,44 @@ def test_hcl_values_convert_as_cty_converts_them(
     out = capsys.readouterr().out
     assert "output-vm/true" in out, out
     assert "-smp 2 " in out, out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "summary", "detail"),
+    [
+        (("-var", "size=abc"), {}, "Error: Invalid argument value for -var variable",
+         'The value for "size" given in -var size is not compatible with the variable\'s type '
+         "constraint (number): a number is required."),
+        (("-var", "names=[1,[2]]"), {}, "Error: Invalid argument value for -var variable",
+         "(list(string)): element 1: string required."),
+        ((), {"PKR_VAR_size": "abc"}, "Error: Invalid value for variable",
+         'The value for "size" given in PKR_VAR_size is not compatible with the variable\'s '
+         "type constraint (number): a number is required."),
+    ],
+)  # fmt: skip
+def test_variable_values_that_do_not_fit_use_packers_summaries(
+    args: tuple[str, ...],
+    env: dict[str, str],
+    summary: str,
+    detail: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A number variable takes -var and PKR_VAR_ values as literal strings (as Packer's
+    expressionFromVariableDefinition does), so `abc` is "a number is required"."""
+    text = template(
+        before='variable "size" {\n  type = number\n  default = 1\n}\n'
+        'variable "names" {\n  type = list(string)\n  default = []\n}\n'
+    )
+    from kiln.cli.main import main
+
+    (tmp_path / "t.pkr.hcl").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["validate", *args, "t.pkr.hcl"]) == 1
+    out, err = capsys.readouterr()
+    flat = " ".join((out + err).split())
+    assert summary in flat, flat
+    assert detail in flat, flat

@@ -164,7 +164,7 @@ def _top_block(block: ast.Block, cfg: PackerConfig, diags: list[Diagnostic]) -> 
                     f"This source block has the same builder type and name as a previous "
                     f"block declared at {prev.range}. Each source must have a unique name per "
                     "builder type.",
-                    block.range,
+                    def_range(block),
                 )
             )
         else:
@@ -176,11 +176,11 @@ def _top_block(block: ast.Block, cfg: PackerConfig, diags: list[Diagnostic]) -> 
     elif t == "data":
         diags.append(
             Diagnostic(
-                "Unsupported data source",
-                f'kiln has no data sources: data "{block.labels[0]}" "{block.labels[1]}" '
-                "cannot be read. Pass the value in a variable instead (-var, -var-file or "
-                "PKR_VAR_…).",
-                block.range,
+                "Unsupported block type",
+                'Blocks of type "data" are not expected here: kiln has no data sources, so '
+                f'data "{block.labels[0]}" "{block.labels[1]}" cannot be read. Pass the value '
+                "in a variable instead (-var, -var-file or PKR_VAR_…).",
+                block.type_range,
             )
         )
 
@@ -242,7 +242,7 @@ def _build(block: ast.Block, diags: list[Diagnostic]) -> BuildBlock:
                 "Missing sources",
                 'A build block needs at least one source: sources = ["source.qemu.NAME"] or a '
                 'nested source "source.qemu.NAME" { } block.',
-                block.range,
+                def_range(block),
             )
         )
     return build

@@ -42,7 +42,7 @@ class ConversionError(ValueError):
 
     @property
     def text(self) -> str:
-        where = ".".join(self.path)
+        where = ": ".join(self.path)  # cty's words: element 1: attribute "a": ...
         return f"{where}: {self.message}" if where else self.message
 
     def at(self, step: str) -> ConversionError:
@@ -83,7 +83,7 @@ def convert(v: Value, want: Type) -> Value:
             try:
                 out[key] = convert(item, want.elem)
             except ConversionError as err:
-                raise err.at(f"[{key!r}]".replace("'", '"')) from None
+                raise err.at(f'element "{key}"') from None
         elem = _elem_type(list(out.values()), want.elem)
         if elem != want.elem or want.elem.kind == "dynamic":
             out = {k: convert(x, elem) for k, x in out.items()}
@@ -99,7 +99,7 @@ def convert(v: Value, want: Type) -> Value:
             try:
                 result[name] = convert(attrs[name], aty)
             except ConversionError as err:
-                raise err.at(f'["{name}"]') from None
+                raise err.at(f'attribute "{name}"') from None
         if have.kind == "map":
             for name in attrs:
                 if name not in want.attrs:
@@ -116,7 +116,7 @@ def convert(v: Value, want: Type) -> Value:
             try:
                 conv.append(convert(item, ety))
             except ConversionError as err:
-                raise err.at(f"[{i}]") from None
+                raise err.at(f"element {i}") from None
         return Value(tuple_of([c.type for c in conv]), tuple(conv))
     raise ConversionError(mismatch(want))  # pragma: no cover
 
@@ -127,7 +127,7 @@ def _convert_items(items: Sequence[Value], elem: Type) -> list[Value]:
         try:
             out.append(convert(item, elem))
         except ConversionError as err:
-            raise err.at(f"[{i}]") from None
+            raise err.at(f"element {i}") from None
     return out
 
 
@@ -144,7 +144,7 @@ def _elem_type(items: list[Value], want: Type) -> Type:
         try:
             items[i] = convert(item, unified)
         except ConversionError as err:  # pragma: no cover - unify checked it
-            raise err.at(f"[{i}]") from None
+            raise err.at(f"element {i}") from None
     return unified
 
 

@@ -182,7 +182,8 @@ class _Loader:
             attrs = {a.name: a for a in block.body.attributes}
             if "expression" not in attrs:
                 self.diags.append(Diagnostic(
-                    "Missing expression", f'local "{name}" needs expression = ....', block.range
+                    "Missing expression", f'local "{name}" needs expression = ....',
+                    def_range(block),
                 ))  # fmt: skip
                 continue
             local_defs[name] = attrs["expression"]._replace(name=name)
@@ -304,7 +305,7 @@ class _Loader:
             if block is None:
                 self.diags.append(
                     Diagnostic(
-                        "Unknown source",
+                        f"Unknown source {ref.ref}",
                         f'Unknown source "source.{ref.ref}": no source "{ref.type}" '
                         f'"{ref.name}" block is declared.'
                         + _did_you_mean(ref.ref, list(self.cfg.sources)),
@@ -319,7 +320,7 @@ class _Loader:
                         f'kiln builds with QEMU only: source "{ref.type}" "{ref.name}" needs '
                         f'Packer\'s "{ref.type}" builder. Build it with Packer, or change it '
                         'to a source "qemu" block.',
-                        block.range,
+                        def_range(block),
                     )
                 )
                 continue
@@ -393,7 +394,7 @@ class _Loader:
                 Diagnostic(
                     "Incomplete dynamic block",
                     f'dynamic "{label}" needs for_each = ... and a content {{ ... }} block.',
-                    block.range,
+                    def_range(block),
                 )
             )
             return []

@@ -15,7 +15,7 @@ from kiln.template.hcl2.diagnostics import Diagnostic, Sources, def_range, did_y
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
 from kiln.template.hcl2.functions import standard_functions
 from kiln.template.hcl2.typeexpr import TypeExprError, type_from_expr
-from kiln.template.hcl2.types import DYNAMIC, STRING, Type, type_string
+from kiln.template.hcl2.types import DYNAMIC, NUMBER, STRING, Type, type_string
 from kiln.template.hcl2.values import Value, from_python, object_val, string_val
 
 VARIABLE_ATTRS = ("type", "default", "description", "sensitive")
@@ -245,10 +245,12 @@ def _undeclared(name: str, rng: ast.Range | None, variables: Mapping[str, Variab
 
 
 def _set_from_string(var: Variable, text: str, where: str, diags: list[Diagnostic]) -> None:
-    """-var and PKR_VAR_ values: taken as a string for string (and untyped) variables, read
-    as an HCL expression for the others, as Packer does."""
-    if var.type in (STRING, DYNAMIC):
-        var.value = _convert(var, string_val(text), where, None, diags)
+    """-var and PKR_VAR_ values: taken as a string for string, number and untyped
+    variables, read as an HCL expression for the others, as Packer does
+    (expressionFromVariableDefinition)."""
+    summary = _value_summary(where)
+    if var.type in (STRING, NUMBER, DYNAMIC):
+        var.value = _convert(var, string_val(text), where, None, diags, summary)
         return
     try:
         from kiln.template.hcl2.parser import parse_expression  # lark on first use
@@ -258,25 +260,39 @@ def _set_from_string(var: Variable, text: str, where: str, diags: list[Diagnosti
     except Exception as err:  # an HCLError or EvalError: report it as the value's problem
         diags.append(
             Diagnostic(
-                "Invalid value for variable",
+                summary,
                 f'{where}: the value for "{var.name}" ({type_string(var.type)}) must be an HCL '
                 f'expression such as ["a", "b"] or {{k = 1}}: {str(err).splitlines()[0]}',
                 var.range,
             )
         )
         return
-    var.value = _convert(var, value, where, None, diags)
+    var.value = _convert(var, value, where, None, diags, summary)
+
+
+def _value_summary(where: str) -> str:
+    """Packer's summary for a value that does not fit its variable: its own for -var."""
+    return (
+        "Invalid argument value for -var variable"
+        if where.startswith("-var ")
+        else ("Invalid value for variable")
+    )
 
 
 def _convert(
-    var: Variable, value: Value, where: str, rng: ast.Range | None, diags: list[Diagnostic]
+    var: Variable,
+    value: Value,
+    where: str,
+    rng: ast.Range | None,
+    diags: list[Diagnostic],
+    summary: str = "Invalid value for variable",
 ) -> Value | None:
     try:
         return convert(value, var.type)
     except ConversionError as err:
         diags.append(
             Diagnostic(
-                "Invalid value for variable",
+                summary,
                 f'The value for "{var.name}" given in {where} is not compatible with the '
                 f"variable's type constraint ({type_string(var.type)}): {err.text}.",
                 rng or var.range,

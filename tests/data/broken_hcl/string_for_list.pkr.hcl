@@ -1,0 +1,11 @@
+source "qemu" "vm" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  accelerator  = "tcg"
+  communicator = "none"
+  boot_command = "<enter>,<wait>"
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+# expect: 6:18 | Incorrect attribute value type | Inappropriate value for attribute "boot_command": list of string required.
