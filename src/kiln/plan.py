@@ -26,6 +26,7 @@ from kiln.engine.plan import BuildPlan, Plan, StepPlan
 from kiln.errors import KilnError, MultiError, TemplateError
 from kiln.options.choices import choice_errors
 from kiln.options.decode import apply_env_defaults, decode_sections
+from kiln.options.hcltypes import hcl_typed
 from kiln.options.spec import option_specs
 from kiln.postprocessors.config import CommonPostProcessorConfig
 from kiln.postprocessors.table import POST_PROCESSORS
@@ -478,6 +479,8 @@ def _provisioner_plan(
     cls = kind.config
     raw = dict(pdef.config)
     raw.update(pdef.override.get(build_name, {}))
+    if hcl:  # the values a run-time decoding reads again, typed as Packer's HCL2 spec does
+        raw = hcl_typed(raw, [cls])
     local_errors: list[str] = []
     observe = tracker.observer(_secret_keys(cls))
     rendered = render_tree(
@@ -553,7 +556,7 @@ def _post_processor_plan(
     return StepPlan(
         type=ppdef.type,
         where=ppdef.where,
-        raw=dict(ppdef.config),
+        raw=hcl_typed(ppdef.config, [cls]) if hcl else dict(ppdef.config),
         config=config,
         keep_input_artifact=keep,
         name=ppdef.name,

@@ -62,3 +62,19 @@ def test_mismatches_use_packers_words(typ: object, value: object, message: str) 
     with pytest.raises(DecodeProblem) as info:
         hcl_value("k", typ, value)
     assert str(info.value) == message
+
+
+def test_hcl_typed_converts_the_options_a_table_declares() -> None:
+    """What a provisioner decodes again at run time: `true` for a string stays "true" (the
+    weak decoding would make it "1"); a value that does not convert, and a key the table
+    does not know, stay as they are for the decoding to report."""
+    from kiln.options.hcltypes import hcl_typed
+    from kiln.provisioners.config import ShellConfig
+
+    raw = {"inline": [True, 2], "expect_disconnect": "true", "nope": 1, "environment_vars": "x"}
+    assert hcl_typed(raw, [ShellConfig]) == {
+        "inline": ["true", 2],
+        "expect_disconnect": True,
+        "nope": 1,
+        "environment_vars": "x",
+    }

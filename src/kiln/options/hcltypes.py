@@ -14,11 +14,13 @@ words a mismatch as Packer 1.6.6 does:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from enum import Enum
 from typing import Any, get_args, get_origin
 
-from kiln.options.spec import Duration
+from kiln.options.spec import Duration, option_specs
 from kiln.options.weak import DecodeProblem
 
 # cty's number syntax for a string converted to a number (cty.ParseNumberVal).
@@ -95,3 +97,16 @@ def hcl_value(key: str, typ: Any, value: object) -> object:
         return _convert(kind, value, "")
     except _Mismatch as err:
         raise DecodeProblem(f'Inappropriate value for attribute "{key}": {err}.') from None
+
+
+def hcl_typed(raw: Mapping[str, object], classes: Sequence[type]) -> dict[str, object]:
+    """`raw` with each option the classes declare converted by `hcl_value` (a value that
+    does not convert stays as it is, for `decode_sections(hcl=True)` to report): what a
+    step decodes again at run time then reads the values as Packer's HCL2 spec gave them."""
+    types = {row.name: row.type for cls in classes for row in option_specs(cls)}
+    out = dict(raw)
+    for key, value in raw.items():
+        if key in types:
+            with suppress(DecodeProblem):
+                out[key] = hcl_value(key, types[key], value)
+    return out
