@@ -417,3 +417,30 @@ def test_variable_values_that_do_not_fit_use_packers_summaries(
     flat = " ".join((out + err).split())
     assert summary in flat, flat
     assert detail in flat, flat
+
+
+def test_a_missing_option_error_points_at_the_block_unless_it_names_a_set_option() -> None:
+    from kiln.template.hcl2.ast import Pos, Range
+    from kiln.template.hcl2.diagnostics import Sources
+    from kiln.template.hcl2.model import Hcl2Info, Scope
+    from kiln.template.hcl2.report import diagnostics_for
+
+    def rng(line: int, col: int, end: int) -> Range:
+        return Range("t.pkr.hcl", Pos(line, col), Pos(line, end))
+
+    sources = Sources()
+    sources.add(
+        "t.pkr.hcl",
+        'source "qemu" "vm" {\n  ssh_usernam = "root"\n  ssh_certificate_file = "c"\n}\n',
+    )
+    scope = Scope(rng(1, 1, 19), 'source "qemu" "vm"')
+    scope.names = {"ssh_usernam": rng(2, 3, 14), "ssh_certificate_file": rng(3, 3, 23)}
+    scope.values = {"ssh_usernam": rng(2, 17, 23), "ssh_certificate_file": rng(3, 26, 29)}
+    info = Hcl2Info(sources, builders={"qemu.vm": scope})
+    errors = [
+        "An ssh_username must be specified\n"
+        '  Note: some builders used to default ssh_username to "root".',
+        "ssh_private_key_file must be specified if ssh_certificate_file is specified",
+    ]
+    diags = diagnostics_for(info, [('Error: Failed to prepare build: "qemu.vm"', errors)])
+    assert [d.subject for d in diags] == [scope.header, scope.values["ssh_certificate_file"]]

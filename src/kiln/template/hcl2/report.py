@@ -65,10 +65,9 @@ def _hcl_wording(message: str, scope: Scope) -> _Worded | None:
 
 def _locate(message: str, scope: Scope, sources: Sources) -> Range:
     """The attribute a message is about: the option it names first, else the option whose
-    value holds a word of the message (`sha257`), else the block. A message about a
-    missing option is about the block."""
-    if _MISSING.search(message) and not message.startswith("Only one of"):
-        return scope.header
+    value holds a word of the message (`sha257`), else the block. A message about an
+    option that is not set (`An ssh_username must be specified`) names no attribute of
+    the block: it is about the block, whatever words its note shares with a value."""
     best: tuple[int, str] | None = None
     for name in scope.names:
         m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message)
@@ -78,6 +77,8 @@ def _locate(message: str, scope: Scope, sources: Sources) -> Range:
         name = best[1]
         unknown = re.search(r"unknown|unsupported|not expected", message, re.I)
         return scope.names[name] if unknown else scope.values.get(name, scope.names[name])
+    if _MISSING.search(message):
+        return scope.header
     words = set(re.findall(r"[\w./:-]{3,}", message))
     for rng in scope.values.values():
         text = _text(sources, rng)
