@@ -3,6 +3,7 @@
 
     bench/hcl2_validate.py              9 rounds, alternating kiln and Packer
     bench/hcl2_validate.py --rounds 21
+    bench/hcl2_validate.py --label after   writes hcl2-validate-<date>-after.json
 
 Both validate the same file with the same -var (a scratch guest folder with a stand-in ISO
 and its SHA256SUMS, since the checksum file is read at validate time). kiln runs twice per
@@ -50,6 +51,8 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--label", default="",
+                        help="suffix of the results file (e.g. before, after)")
     args = parser.parse_args()
     packer = shutil.which("packer")
     if packer is None:
@@ -101,7 +104,8 @@ def main() -> None:
             for name, t in times.items()
         },
     }
-    out = ROOT / "bench" / "results" / f"hcl2-validate-{result['date'][:10]}.json"
+    suffix = f"-{args.label}" if args.label else ""
+    out = ROOT / "bench" / "results" / f"hcl2-validate-{result['date'][:10]}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"load average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} "
           f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} "

@@ -7,7 +7,7 @@ unless the parameter allows them, then runs the implementation. Implementations 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from kiln.template.hcl2.types import DYNAMIC, Type
@@ -35,11 +35,52 @@ class ArgError(FunctionError):
 Impl = Callable[[Sequence[Value]], Value]
 
 
-class Function(NamedTuple):
+class Function:
+    """Typed parameters, an optional variadic one, and the implementation."""
+
+    __slots__ = ("description", "impl", "params", "variadic")
     params: tuple[Param, ...]
     impl: Impl
-    variadic: Param | None = None
-    description: str = ""
+    variadic: Param | None
+    description: str
+
+    def __init__(
+        self,
+        params: tuple[Param, ...],
+        impl: Impl,
+        variadic: Param | None = None,
+        description: str = "",
+    ) -> None:
+        self.params = params
+        self.impl = impl
+        self.variadic = variadic
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"Function({getattr(self.impl, '__name__', self.impl)!r}, params={self.params!r})"
+
+
+class LazyFunction(Function):
+    """A table entry whose module is imported on its first use (any attribute read): a
+    `kiln validate` then pays for a family of functions (hashlib, uuid, csv, …) only when
+    the template calls one of them. `family()` returns the loaded family's table."""
+
+    __slots__ = ("family", "name")
+
+    def __init__(self, name: str, family: Callable[[], Mapping[str, Function]]) -> None:
+        self.name = name
+        self.family = family
+
+    def __getattr__(self, attr: str) -> object:
+        if attr not in Function.__slots__:
+            raise AttributeError(attr)
+        real = self.family()[self.name]
+        for slot in Function.__slots__:
+            setattr(self, slot, getattr(real, slot))
+        return getattr(real, attr)
+
+    def __repr__(self) -> str:
+        return f"LazyFunction({self.name!r})"
 
 
 def fn(*params: Param, variadic: Param | None = None) -> Callable[[Impl], Function]:

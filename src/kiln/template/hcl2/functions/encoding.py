@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import gzip
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -33,11 +28,16 @@ S = Param("str", STRING)
 
 @fn(S)
 def _base64encode(a: Sequence[Value]) -> Value:
+    import base64
+
     return string_val(base64.b64encode(a[0].as_str().encode()).decode())
 
 
 @fn(S)
 def _base64decode(a: Sequence[Value]) -> Value:
+    import base64
+    import binascii
+
     s = a[0].as_str()
     try:
         raw = base64.b64decode(s, validate=True)
@@ -51,6 +51,9 @@ def _base64decode(a: Sequence[Value]) -> Value:
 
 @fn(S)
 def _base64gzip(a: Sequence[Value]) -> Value:
+    import base64
+    import gzip
+
     data = gzip.compress(a[0].as_str().encode(), mtime=0)
     return string_val(base64.b64encode(data).decode())
 
@@ -211,6 +214,8 @@ def _yaml_problem(err: Any) -> str:
 
 
 def _from_yaml(obj: Any) -> Value:
+    import base64
+
     if isinstance(obj, dict):
         return object_val({_yaml_key(k): _from_yaml(v) for k, v in obj.items()})
     if isinstance(obj, list):
@@ -327,6 +332,9 @@ def _yamlencode(a: Sequence[Value]) -> Value:
 
 @fn(S)
 def _csvdecode(a: Sequence[Value]) -> Value:
+    import csv
+    import io
+
     try:
         rows = list(csv.reader(io.StringIO(a[0].as_str(), newline=""), strict=True))
     except csv.Error as err:
@@ -355,6 +363,8 @@ def _codec(a: Sequence[Value], i: int) -> str:
 
 @fn(Param("string", STRING), Param("encoding", STRING))
 def _textencodebase64(a: Sequence[Value]) -> Value:
+    import base64
+
     codec = _codec(a, 1)
     try:
         data = a[0].as_str().encode(codec)
@@ -366,6 +376,9 @@ def _textencodebase64(a: Sequence[Value]) -> Value:
 
 @fn(Param("source", STRING), Param("encoding", STRING))
 def _textdecodebase64(a: Sequence[Value]) -> Value:
+    import base64
+    import binascii
+
     codec = _codec(a, 1)
     try:
         data = base64.b64decode(a[0].as_str(), validate=True)
