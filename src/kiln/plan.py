@@ -28,8 +28,6 @@ from kiln.options.choices import choice_errors
 from kiln.options.decode import apply_env_defaults, decode_sections
 from kiln.options.hcltypes import hcl_typed
 from kiln.options.spec import option_specs
-from kiln.postprocessors.config import CommonPostProcessorConfig
-from kiln.postprocessors.table import POST_PROCESSORS
 from kiln.provisioners.config import CommonProvisionerConfig
 from kiln.provisioners.table import PROVISIONERS
 from kiln.suggest import did_you_mean
@@ -525,6 +523,11 @@ def _post_processor_plan(
     *,
     hcl: bool = False,
 ) -> StepPlan | None:
+    # Imported here: a template without post-processors (most) does not pay for their
+    # option tables and checks (~10 ms of `kiln validate`).
+    from kiln.postprocessors.config import CommonPostProcessorConfig
+    from kiln.postprocessors.table import POST_PROCESSORS
+
     kind = POST_PROCESSORS.get(ppdef.type)
     if kind is None:
         errors.append(
