@@ -10,7 +10,10 @@ it: the shortest decimal that reads back to the same value at that precision, so
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 LITERAL_PREC = 512
 # Go's big.Float keeps binary exponents within ±2**31 (about ±646 million decimal digits);
@@ -72,6 +75,10 @@ class Number:
             return Number(t.startswith("-"), 0, 0, prec, inf=True)  # beyond any big.Float
         if exp and exp.lstrip("+-").isdigit() and int(exp) < -MAX_EXP10:
             return Number(t.startswith("-"), 0, 0, prec)
+        if t.isascii() and t.isdigit():  # most literals: no need for fractions (~2 ms import)
+            return _round(False, int(t), 1, prec)
+        from fractions import Fraction
+
         value = Number.from_fraction(Fraction(t), prec)
         if t.startswith("-") and value.n == 0:
             return value.neg_()
@@ -87,6 +94,8 @@ class Number:
         return self.e >= 0 or self.n % (1 << -self.e) == 0
 
     def fraction(self) -> Fraction:
+        from fractions import Fraction
+
         if self.inf:
             raise OverflowError("infinity")
         v = Fraction(self.n << self.e) if self.e >= 0 else Fraction(self.n, 1 << -self.e)
@@ -253,6 +262,8 @@ def _shortest(n: int, e: int, prec: int) -> tuple[str, int]:
 
     Returns (digits, exp10) with value ≈ 0.digits × 10**exp10, as Go's decimal does.
     """
+    from fractions import Fraction
+
     # Go's roundShortest: mantissa shifted to prec+1 bits; bounds are mant ± 1 there.
     s = n.bit_length() - (prec + 1)
     mant, exp = (n << -s, e + s) if s < 0 else (n >> s, e + s)
