@@ -166,3 +166,21 @@ def test_plain_dataclass_fields_are_not_options() -> None:
     assert [r.name for r in option_specs(Mixed)] == ["size"]
     result = decode_sections({"internal": 5}, [Mixed])
     assert result.errors == ["unknown configuration key: '\"internal\"'"]
+
+
+def test_an_explicit_zero_takes_a_fresh_copy_of_a_list_default() -> None:
+    from kiln.provisioners.config import ShellConfig
+
+    first = decode_sections({"valid_exit_codes": []}, [ShellConfig]).get(ShellConfig)
+    second = decode_sections({"valid_exit_codes": []}, [ShellConfig]).get(ShellConfig)
+    assert first.valid_exit_codes == second.valid_exit_codes == [0]
+    first.valid_exit_codes.append(7)  # one config's list is its own
+    assert second.valid_exit_codes == [0]
+    row = next(r for r in option_specs(ShellConfig) if r.name == "valid_exit_codes")
+    assert row.default == [0]
+
+
+def test_option_rows_are_built_once_per_class() -> None:
+    from kiln.provisioners.config import ShellConfig
+
+    assert option_specs(ShellConfig) is option_specs(ShellConfig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,7 +101,9 @@ def decode_sections(
             and not _is_zero(default)
             and (cls, name) not in keeps_zero
         ):
-            decoded = default  # Go cannot tell an explicit zero from unset: Prepare defaults it
+            # Go cannot tell an explicit zero from unset: Prepare defaults it. (A copy: the
+            # option rows, and so their list and dict defaults, are shared.)
+            decoded = copy.copy(default) if isinstance(default, list | dict) else default
         values[cls][name] = decoded
         result.explicit.add(name)
         EXERCISED.add((cls.__name__, name))

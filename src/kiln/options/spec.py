@@ -100,8 +100,22 @@ class OptionRow:
     owner: type
 
 
-def option_specs(cls: type) -> Iterator[OptionRow]:
-    """The options an option-set dataclass declares, in declaration order."""
+def option_specs(cls: type) -> tuple[OptionRow, ...]:
+    """The options an option-set dataclass declares, in declaration order.
+
+    Built once per class (a `kiln validate` asks ~30 times, ~4 ms when rebuilt each time):
+    the rows are shared, so a caller that takes `row.default` as a value copies a list or
+    dict default first (see `options.decode`)."""
+    rows = _ROWS.get(cls)
+    if rows is None:
+        rows = _ROWS[cls] = tuple(_rows(cls))
+    return rows
+
+
+_ROWS: dict[type, tuple[OptionRow, ...]] = {}
+
+
+def _rows(cls: type) -> Iterator[OptionRow]:
     hints = _type_hints(cls)
     for f in dataclasses.fields(cls):
         spec = f.metadata.get("kiln")
