@@ -500,3 +500,23 @@ def test_boot_command_error_is_a_kiln_error() -> None:
 
     with pytest.raises(KilnError, match="Got -1m0s"):
         parse_boot_command("<wait-1m>")
+
+
+def test_actions_are_immutable_values() -> None:
+    import copy
+    import pickle
+    from dataclasses import FrozenInstanceError
+
+    press = KeyPress(0x61, False, "a")
+    assert press == KeyPress(0x61, False, "a") and hash(press) == hash(KeyPress(0x61, False, "a"))
+    assert press != KeyDown(0x61, False, "a") and press != KeyPress(0x61, True, "a")
+    assert repr(press) == "KeyPress(keysym=97, shift=False, label='a')"
+    assert repr(Wait(1.5)) == "Wait(seconds=1.5)"
+    assert pickle.loads(pickle.dumps(press)) == press and copy.copy(Wait(2.0)) == Wait(2.0)
+    with pytest.raises(FrozenInstanceError):
+        press.keysym = 0x62  # type: ignore[misc]
+    match KeyUp(0x61, True, "A"):
+        case KeyUp(keysym, shift, label):
+            assert (keysym, shift, label) == (0x61, True, "A")
+        case _:
+            raise AssertionError
