@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiln.provisioners.checks import (
     check_ansible,
@@ -30,9 +30,11 @@ from kiln.provisioners.config import (
     ShellLocalConfig,
     SleepConfig,
 )
-from kiln.provisioners.context import ProvisionContext
 
-Run = Callable[[Any, ProvisionContext], Awaitable[None]]
+if TYPE_CHECKING:  # a build's runtime only: `kiln validate` does not load it
+    from kiln.provisioners.context import ProvisionContext
+
+Run = Callable[[Any, "ProvisionContext"], Awaitable[None]]
 # Checks Packer's Prepare makes beyond decoding (files exist, …); run when the options
 # decoded cleanly; `cwd` is where relative paths resolve. Allowed values (`choices`) are
 # checked from the option table, not here.
