@@ -29,7 +29,8 @@ UNUSED = ("kiln.postprocessors.table", "kiln.postprocessors.config",
           "kiln.template.hcl2.functions.crypto", "kiln.template.hcl2.functions.netfuncs",
           "kiln.template.hcl2.functions.conversion",
           "kiln.template.hcl2.functions.datetime_funcs", "kiln.template.hcl2.functions.files",
-          "kiln.provisioners.context", "uuid", "csv", "gzip", "fractions", "decimal")  # fmt: skip
+          "kiln.provisioners.context", "kiln.media.floppy", "kiln.media.cdrom",
+          "uuid", "csv", "gzip", "fractions", "decimal")  # fmt: skip
 
 PROBE = """
 import contextlib, io, sys

@@ -22,7 +22,6 @@ from kiln.boot.grammar import mistyped_keys, validate_boot_command
 from kiln.builders.qemu.config import NET_DEVICES, SLIRP_HOST_IP, QemuConfig
 from kiln.communicator.config import COMMUNICATORS, SUPPORTED_COMMUNICATORS, CommConfig
 from kiln.errors import KilnError, TemplateError
-from kiln.media.cdrom import cd_label_problem, file_errors_cd
 from kiln.media.checksum import (
     ChecksumError,
     checksum_syntax_errors,
@@ -30,7 +29,6 @@ from kiln.media.checksum import (
     parse_checksum,
     resolve_checksum,
 )
-from kiln.media.floppy import file_errors_floppy, floppy_label_problem
 from kiln.media.sources import MediaError, content_path
 from kiln.media.urls import parse_source
 from kiln.options.choices import choice_problem
@@ -162,12 +160,21 @@ class _Checks:
 
     def media(self) -> None:
         c = self.c
+        # The floppy and CD modules are imported only for a build that has such media:
+        # most templates have none, and `kiln validate` then skips ~2 ms of imports.
         floppy_files = self._file_names("floppy_files", c.floppy_files)
         floppy_dirs = self._file_names("floppy_dirs", c.floppy_dirs)
-        for message in file_errors_floppy(floppy_files, floppy_dirs, base=self.ctx.cwd):
-            self.err(message)
-        for message in file_errors_cd(self._file_names("cd_files", c.cd_files), base=self.ctx.cwd):
-            self.err(message)
+        if floppy_files or floppy_dirs:
+            from kiln.media.floppy import file_errors_floppy
+
+            for message in file_errors_floppy(floppy_files, floppy_dirs, base=self.ctx.cwd):
+                self.err(message)
+        cd_files = self._file_names("cd_files", c.cd_files)
+        if cd_files:
+            from kiln.media.cdrom import file_errors_cd
+
+            for message in file_errors_cd(cd_files, base=self.ctx.cwd):
+                self.err(message)
         for option, content in (("floppy_content", c.floppy_content), ("cd_content", c.cd_content)):
             for key in content:
                 try:
@@ -175,10 +182,14 @@ class _Checks:
                 except MediaError as err:
                     self.err(str(err))
         if c.floppy_files or c.floppy_dirs or c.floppy_content:
+            from kiln.media.floppy import floppy_label_problem
+
             problem = floppy_label_problem(c.floppy_label)
             if problem:
                 self.err(problem)
         if c.cd_files or c.cd_content:
+            from kiln.media.cdrom import cd_label_problem
+
             problem = cd_label_problem(c.cd_label)
             if problem:
                 self.err(problem)
