@@ -51,8 +51,9 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--label", default="",
-                        help="suffix of the results file (e.g. before, after)")
+    parser.add_argument(
+        "--label", default="", help="suffix of the results file (e.g. before, after)"
+    )
     args = parser.parse_args()
     packer = shutil.which("packer")
     if packer is None:
