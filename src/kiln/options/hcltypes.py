@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from decimal import Decimal
 from enum import Enum
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from kiln.options.spec import Duration, option_specs
 from kiln.options.weak import DecodeProblem
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 # cty's number syntax for a string converted to a number (cty.ParseNumberVal).
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
@@ -71,7 +73,12 @@ def _convert(kind: str, value: object, path: str) -> object:
             raise _Mismatch(f"{path}number required")
         if isinstance(value, str) and not _NUMBER.match(value):
             raise _Mismatch(f"{path}a number is required")
-        number = Decimal(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            from decimal import Decimal  # imported for a number written as text only
+
+            number: Decimal | int | float = Decimal(value)
+        else:
+            number = value
         if number != int(number):  # Packer: "value must be a whole number" (gocty)
             raise _Mismatch(f"{path}a whole number is required")
         return int(number)
