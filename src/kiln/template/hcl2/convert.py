@@ -276,7 +276,7 @@ def _unify_objects_to_map(types: Sequence[Type]) -> Type | None:
 def _unify_tuples(types: Sequence[Type]) -> Type | None:
     first = types[0].elems
     if any(len(t.elems) != len(first) for t in types[1:]):
-        return None
+        return _unify_tuples_to_list(types)
     elems = []
     for i in range(len(first)):
         u = unify([t.elems[i] for t in types])
@@ -284,6 +284,13 @@ def _unify_tuples(types: Sequence[Type]) -> Type | None:
             return None
         elems.append(u)
     return tuple_of(elems)
+
+
+def _unify_tuples_to_list(types: Sequence[Type]) -> Type | None:
+    """cty 1.4's `unifyTupleTypesToList`: tuples of different lengths unify to a list of
+    all their elements' unified type (`c ? ["a", "b"] : ["a"]` is a list(string))."""
+    elem = unify([e for t in types for e in t.elems])
+    return None if elem is None else list_of(elem)
 
 
 def ensure_type(value: Value, want: Type, what: str) -> Value:
