@@ -5,6 +5,6 @@ source "qemu" "vm" {
   communicator = "none"
 }
 build {
-  sources = ["qemu.vm"]
+  sources = ["vm"]
 }
 # expect: 8:14 | source.TYPE.NAME

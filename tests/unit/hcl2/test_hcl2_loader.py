@@ -205,3 +205,39 @@ def test_env_in_variable_default(tmp_path: Path) -> None:
     write(tmp_path / "t.pkr.hcl",
           'variable "name" {\n  default = env("VMNAME")\n}\n' + SOURCE + BUILD)  # fmt: skip
     assert vm_name(tmp_path, env={"VMNAME": "from-env"}) == "from-env"
+
+
+def test_source_references_as_packer_reads_them(tmp_path: Path) -> None:
+    """Packer 1.6.6's sourceRefFromString: `TYPE.NAME` works as well as `source.TYPE.NAME`,
+    in `sources` and in a nested source block's label."""
+    text = SOURCE.replace("var.name", '"v"') + (
+        'build {\n  sources = ["qemu.vm"]\n}\n'
+        'build {\n  name = "b2"\n  source "qemu.vm" {\n    name = "m"\n  }\n}\n'
+    )
+    tpl = load_hcl2(write(tmp_path / "t.pkr.hcl", text), env={})
+    assert [b.name for b in tpl.builders] == ["qemu.vm", "b2.qemu.m"]
+
+
+def test_dynamic_source_blocks_in_a_build(tmp_path: Path) -> None:
+    """`dynamic "source"` expands into nested source blocks (Packer expands every dynamic
+    block of the file before decoding it); the content sees the iterator."""
+    text = SOURCE.replace("var.name", '"v"') + """
+locals {
+  flavours = { a = { name = "a" }, b = { name = "b" } }
+}
+build {
+  dynamic "source" {
+    for_each = local.flavours
+    labels   = ["source.qemu.vm"]
+    content {
+      name    = source.value.name
+      vm_name = "${source.key}.qcow2"
+    }
+  }
+}
+"""
+    tpl = load_hcl2(write(tmp_path / "t.pkr.hcl", text), env={})
+    assert [(b.name, b.config["vm_name"]) for b in tpl.builders] == [
+        ("qemu.a", "a.qcow2"),
+        ("qemu.b", "b.qcow2"),
+    ]

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kiln.template.hcl2 import ast
 from kiln.template.hcl2.diagnostics import Diagnostic, def_range, did_you_mean
+
+if TYPE_CHECKING:
+    from kiln.template.hcl2.values import Value
 
 TOP_LEVEL_BLOCKS = ("variable", "variables", "locals", "local", "source", "build", "packer", "data")
 BUILD_BLOCKS = ("source", "provisioner", "post-processor", "post-processors",
@@ -32,6 +36,7 @@ class SourceRef:
     range: ast.Range
     override: ast.Block | None = None  # nested `source "qemu.x" { ... }` in a build
     rename: str = ""  # its `name = ...`
+    scope: dict[str, Value] = field(default_factory=dict)  # a dynamic block's iterator
 
     @property
     def ref(self) -> str:
@@ -236,7 +241,10 @@ def _build(block: ast.Block, diags: list[Diagnostic]) -> BuildBlock:
             build.description = value
     for inner in block.body.blocks:
         _build_inner(inner, build, diags)
-    if not build.sources:
+    dynamic_sources = [
+        b for b in build.provisioners if b.type == "dynamic" and b.labels[:1] == ("source",)
+    ]
+    if not build.sources and not dynamic_sources:
         diags.append(
             Diagnostic(
                 "Missing sources",
@@ -249,10 +257,15 @@ def _build(block: ast.Block, diags: list[Diagnostic]) -> BuildBlock:
 
 
 def parse_ref(text: str) -> tuple[str, str] | None:
+    """(TYPE, NAME) of a source reference, read as Packer 1.6.6's `sourceRefFromString`
+    reads it: `source.TYPE.NAME`, or `TYPE.NAME` (from three parts on, the first is
+    dropped)."""
     parts = text.split(".")
-    if len(parts) == 3 and parts[0] == "source" and all(parts):
-        return parts[1], parts[2]
-    return None
+    if len(parts) > 2:
+        parts = parts[1:]
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        return None
+    return parts[0], parts[1]
 
 
 def _source_refs(attr: ast.Attribute, diags: list[Diagnostic]) -> list[SourceRef]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from kiln import PACKER_COMPAT_VERSION
 from kiln.errors import KilnError
 from kiln.template.hcl2 import ast
-from kiln.template.hcl2.config import BuildBlock, PackerConfig, decode
+from kiln.template.hcl2.config import BuildBlock, PackerConfig, SourceRef, decode, parse_ref
 from kiln.template.hcl2.diagnostics import (
     Diagnostic,
     HCLError,
@@ -300,7 +300,7 @@ class _Loader:
 
     def add_build(self, build: BuildBlock, tpl: TemplateFile, info: Hcl2Info) -> None:
         names: dict[str, str] = {}  # "qemu.x" (as only/except write it) → build name
-        for ref in build.sources:
+        for ref in [*build.sources, *self.dynamic_sources(build)]:
             block = self.cfg.sources.get(ref.ref)
             if block is None:
                 self.diags.append(
@@ -338,10 +338,8 @@ class _Loader:
             scope = _scope(block)
             config = self.body_dict(block.body, {"source": source_val}, scope, skip=())
             if ref.override is not None:
-                config.update(
-                    self.body_dict(ref.override.body, {"source": source_val}, scope,
-                                   skip=("name",))
-                )  # fmt: skip
+                extra = {"source": source_val, **ref.scope}  # a dynamic block's iterator wins
+                config.update(self.body_dict(ref.override.body, extra, scope, skip=("name",)))
             info.builders[full] = scope
             tpl.builders.append(
                 BuilderDef(
@@ -369,6 +367,29 @@ class _Loader:
             chains.append([(block, extra)])
         for steps in chains:
             self.add_chain(steps, build, build_refs, tpl, info)
+
+    def dynamic_sources(self, build: BuildBlock) -> list[SourceRef]:
+        """`dynamic "source"` blocks of a build, expanded into nested source blocks (as
+        Packer's dynblock.Expand does before it decodes the build)."""
+        refs = []
+        for block, scope in self.expand(build.provisioners, "source", only_dynamic=True):
+            parsed = parse_ref(block.labels[0]) if len(block.labels) == 1 else None
+            if parsed is None:
+                self.diags.append(Diagnostic(
+                    "Invalid source reference",
+                    'A dynamic "source" block needs labels = ["source.TYPE.NAME"], as in '
+                    'labels = ["source.qemu.debian"].',
+                    def_range(block),
+                ))  # fmt: skip
+                continue
+            ref = SourceRef(parsed[0], parsed[1], block.range, override=block, scope=scope)
+            for attr in block.body.attributes:
+                if attr.name == "name":
+                    value = self.eval(attr.expr, self.ctx(scope))
+                    if value is not None:
+                        ref.rename = str(to_python(value))
+            refs.append(ref)
+        return refs
 
     def expand(
         self, blocks: list[ast.Block], kind: str, only_dynamic: bool = False
