@@ -221,7 +221,9 @@ def test_source_references_as_packer_reads_them(tmp_path: Path) -> None:
 def test_dynamic_source_blocks_in_a_build(tmp_path: Path) -> None:
     """`dynamic "source"` expands into nested source blocks (Packer expands every dynamic
     block of the file before decoding it); the content sees the iterator."""
-    text = SOURCE.replace("var.name", '"v"') + """
+    text = (
+        SOURCE.replace("var.name", '"v"')
+        + """
 locals {
   flavours = { a = { name = "a" }, b = { name = "b" } }
 }
@@ -236,6 +238,7 @@ build {
   }
 }
 """
+    )
     tpl = load_hcl2(write(tmp_path / "t.pkr.hcl", text), env={})
     assert [(b.name, b.config["vm_name"]) for b in tpl.builders] == [
         ("qemu.a", "a.qcow2"),
