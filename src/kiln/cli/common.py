@@ -92,6 +92,8 @@ def load(
         var_files=[Path(p) for p in getattr(opts, "var_file", [])],
         cli_vars=parse_cli_vars(getattr(opts, "var", [])),
         env=env,
+        only=split_list(getattr(opts, "only", None)),
+        except_=split_list(getattr(opts, "except", None)),
     )
 
 

@@ -75,3 +75,33 @@ def test_a_pattern_matching_no_build_names_the_builds(
     assert "-only=deb.qemu.x: no build matches it" in err
     assert "deb.qemu.a, deb.qemu.b, qemu.b" in err
     assert 'did you mean "deb.qemu.b"?' in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "status"),
+    [([], 1), (["-only=qemu.good"], 0), (["-except=qemu.bad"], 0), (["-only=qemu.bad"], 1)],
+)
+def test_a_source_left_out_is_not_evaluated(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    status: int,
+) -> None:
+    """Packer 1.6.6 decodes only the sources of the builds -only/-except keep, so a broken
+    source (an arm64 one naming an undeclared variable, say) does not stop the others."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.iso").write_bytes(b"\0" * 2048)
+    good = (
+        TEMPLATE.split("build {", maxsplit=1)[0]
+        .split("source qemu b", maxsplit=1)[0]
+        .replace('"a"', '"good"')
+    )
+    bad = good.replace('"good"', '"bad"').replace('communicator = "none"', "vm_name = var.typo")
+    path = tmp_path / "t.pkr.hcl"
+    path.write_text(
+        good + bad + 'build {\n  sources = ["source.qemu.good", "source.qemu.bad"]\n}\n'
+    )
+    assert main(["validate", *flags, str(path)]) == status
+    out = capsys.readouterr().out
+    assert ('no input variable named "typo"' in out) == (status == 1)

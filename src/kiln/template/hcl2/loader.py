@@ -11,6 +11,7 @@ renders them, as in JSON. `build.Host`, `build.Password`, … in provisioners be
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -63,8 +64,13 @@ def load_hcl2(
     cli_vars: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    only: Sequence[str] = (),
+    except_: Sequence[str] = (),
 ) -> TemplateFile:
-    """Read, evaluate and check an HCL2 template; raise `HCLError` with every problem."""
+    """Read, evaluate and check an HCL2 template; raise `HCLError` with every problem.
+
+    `only`/`except_` are the command's build-name globs: as in Packer, a source block whose
+    builds are all left out is not evaluated (its errors do not stop the others)."""
     root = Path(path)
     env = dict(os.environ if env is None else env)
     cwd = cwd or Path.cwd()
@@ -88,6 +94,7 @@ def load_hcl2(
         raise HCLError(diags, sources)
     cfg = decode(bodies, diags)
     loader = _Loader(cfg, base_dir, cwd, env, sources, diags, path_root=root_dir.as_posix())
+    loader.only, loader.except_ = list(only), list(except_)
     variables = declare(cfg.variables, cfg.variable_attrs, base_dir, env, diags)
     assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, diags)
     validate_variables(variables, base_dir, diags)
@@ -151,6 +158,14 @@ class _Loader:
         self.functions = standard_functions(base_dir)
         self.roots: dict[str, Value] = {}
         self.source_values: dict[str, Value] = {}  # build name → its `source` object
+        self.only: list[str] = []  # -only / -except globs over build names
+        self.except_: list[str] = []
+
+    def selected(self, build_name: str) -> bool:
+        """Is the build in (Packer's GetBuilds: `-only` globs, then `-except` globs)?"""
+        if self.only and not any(fnmatch.fnmatchcase(build_name, p) for p in self.only):
+            return False
+        return not any(fnmatch.fnmatchcase(build_name, p) for p in self.except_)
 
     def ctx(self, extra: Mapping[str, Value] | None = None) -> EvalContext:
         return EvalContext({**self.roots, **(extra or {})}, self.functions)
@@ -336,11 +351,15 @@ class _Loader:
             source_val = object_val({"type": string_val(ref.type), "name": string_val(instance)})
             self.source_values[full] = source_val
             scope = _scope(block)
+            info.builders[full] = scope
+            if not self.selected(full):  # named, for -only/-except; not evaluated
+                tpl.builders.append(BuilderDef(len(tpl.builders) + 1, ref.type, full, {},
+                                               build_name=instance))  # fmt: skip
+                continue
             config = self.body_dict(block.body, {"source": source_val}, scope, skip=())
             if ref.override is not None:
                 extra = {"source": source_val, **ref.scope}  # a dynamic block's iterator wins
                 config.update(self.body_dict(ref.override.body, extra, scope, skip=("name",)))
-            info.builders[full] = scope
             tpl.builders.append(
                 BuilderDef(
                     index=len(tpl.builders) + 1,
