@@ -90,6 +90,9 @@ class ValidationFailed(KilnError):
         return sum(len(errors) for _, errors in self.groups)
 
 
+HCL_DIAGNOSTIC = "\0hcl"  # the scope of a warning that is a whole HCL diagnostic
+
+
 def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
     warnings: list[tuple[str, str]] = []
     groups: list[tuple[str, list[str]]] = []
@@ -100,7 +103,9 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
 
     _check_min_version(tpl, warn_global)
     for message in tpl.hcl2.warnings if tpl.hcl2 is not None else ():
-        warn_global(message)  # HCL2: warnings of loading (undeclared variable in a var file)
+        # HCL2: warnings of loading (undeclared variable in a var file), each printed as
+        # HCL prints a diagnostic ("Warning: SUMMARY", the place, the detail)
+        warnings.append((HCL_DIAGNOSTIC, message))
     inputs = VariableInputs(var_files=options.var_files, cli_vars=options.cli_vars)
     dependencies: dict[str, set[str]] = {}
     variables: dict[str, str] = {}
@@ -121,7 +126,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
     tracker = SecretTracker(variables, dependencies, tpl.sensitive_variables)
 
     names, name_errors = _build_names(tpl, variables, options, warn_global, tracker)
-    selected = _select_builds(tpl, names, options, groups)
+    selected = _select_builds(tpl, names, options, groups, warn_global)
     if name_errors:
         groups.append(("", name_errors))
     template_errors = _check_only_except(tpl, [b.name for b in tpl.builders])
@@ -216,7 +221,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for chain in tpl.post_processors:
             steps = []
             for ppdef in chain:
-                if ppdef.name and _matches(ppdef.name, options.except_):
+                if _matches(ppdef.name or ppdef.type, options.except_):
                     break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
                     step = _post_processor_plan(
@@ -402,18 +407,26 @@ def _select_builds(
     names: list[str],
     options: PlanOptions,
     groups: list[tuple[str, list[str]]],
+    warn: Callable[[str], None],
 ) -> list[tuple[BuilderDef, str]]:
-    pp_names = [pp.name for chain in tpl.post_processors for pp in chain if pp.name]
+    # -except also names post-processors: by `name`, else by type (Packer's template
+    # parser names a post-processor after its type; hcl2template matches PName or PType).
+    pp_names = [pp.name or pp.type for chain in tpl.post_processors for pp in chain]
     errors = []
     for flag, patterns in (("-only", options.only), ("-except", options.except_)):
         for pattern in patterns:
             candidates = names + pp_names if flag == "-except" else names
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in candidates):
-                errors.append(
-                    f"{flag}={pattern}: no build matches it; builds in the template: "
-                    + ", ".join(names)
-                    + did_you_mean(pattern, names)
-                )
+            if any(fnmatch.fnmatchcase(n, pattern) for n in candidates):
+                continue
+            problem = (
+                f"{flag}={pattern}: no build matches it; builds in the template: "
+                + ", ".join(names)
+                + did_you_mean(pattern, names)
+            )
+            if flag == "-only":
+                errors.append(problem)  # it would build nothing: surely a typo
+            else:
+                warn(problem + " (it leaves nothing out)")  # READMEs pass shared -except lists
     if errors:
         groups.append(("", errors))
     selected = []

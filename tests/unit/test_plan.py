@@ -263,14 +263,31 @@ def test_only_and_except_flags(
 
 
 def test_only_flag_that_matches_nothing(tmp_path: Path) -> None:
+    """-only matching nothing would build nothing: an error. -except matching nothing leaves
+    nothing out (READMEs pass one -except list to several templates): a warning."""
     failed = failure(tmp_path, {"builders": named("web", "db")}, only=["dbb"], except_=["x"])
     assert failed.groups[0] == (
         "",
-        [
-            '-only=dbb: no build matches it; builds in the template: web, db — did you mean "db"?',
-            "-except=x: no build matches it; builds in the template: web, db",
-        ],
+        ['-only=dbb: no build matches it; builds in the template: web, db — did you mean "db"?'],
     )
+    assert (
+        "",
+        "-except=x: no build matches it; builds in the template: web, db (it leaves nothing out)",
+    ) in failed.warnings
+
+
+def test_except_names_a_post_processor_by_its_type(tmp_path: Path) -> None:
+    """Packer's template parser names an unnamed post-processor after its type, and -except
+    drops it with the rest of its chain."""
+    p = plan(
+        tmp_path,
+        {"builders": named("web"),
+         "post-processors": [[{"type": "manifest"}, {"type": "checksum"}],
+                             {"type": "compress", "name": "zip"}]},
+        except_=["manifest"],
+    )  # fmt: skip
+    assert [[s.type for s in chain] for chain in p.builds[0].post_processors] == [["compress"]]
+    assert not [w for _, w in p.warnings if "-except" in w]
 
 
 def test_only_except_in_steps_must_name_builds(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiln.cli.args import parse_cli_vars, split_list
-from kiln.plan import PlanOptions, ValidationFailed
+from kiln.plan import HCL_DIAGNOSTIC, PlanOptions, ValidationFailed
 from kiln.template.loader import load_template
 from kiln.template.model import TemplateFile
 from kiln.ui import Redactor, Ui
@@ -46,6 +46,8 @@ def print_warnings(ui: Ui, warnings: list[tuple[str, str]]) -> None:
     scopes: dict[str, list[str]] = {}
     for scope, message in warnings:
         scopes.setdefault(scope, []).append(message)
+    for message in scopes.pop(HCL_DIAGNOSTIC, []):
+        ui.warn(f"Warning: {message}\n\n")
     for scope, messages in scopes.items():
         head = f'Warning: Warning when preparing build: "{scope}"' if scope else "Warning:"
         ui.warn(head + "\n\n" + "\n\n".join(messages) + "\n\n")  # Packer's bytes

@@ -244,3 +244,66 @@ build {
         ("qemu.a", "a.qcow2"),
         ("qemu.b", "b.qcow2"),
     ]
+
+
+def test_only_and_except_naming_no_source_match_nothing_with_a_warning(tmp_path: Path) -> None:
+    """Packer 1.6.6's OnlyExcept.Skip compares names exactly and says nothing: `only`
+    naming no source of the build skips the step, `except` naming none skips nothing.
+    kiln does the same and warns (tylert/packer-build writes only = ["qemu", "vbox"]); the
+    names of the build's other builders' sources are known names, without a warning."""
+    text = (
+        SOURCE.replace("var.name", '"v"')
+        + """
+source "virtualbox-iso" "vb" {
+}
+build {
+  sources = ["source.qemu.vm", "source.virtualbox-iso.vb"]
+  provisioner "shell" {
+    only   = ["qemu", "vbox"]
+    inline = ["never"]
+  }
+  provisioner "shell" {
+    only   = ["qemu.vm", "virtualbox-iso.vb"]
+    inline = ["runs"]
+  }
+  provisioner "shell" {
+    except = ["qemu"]
+    inline = ["runs too"]
+  }
+  provisioner "shell" {
+    only   = []
+    inline = ["and this"]
+  }
+}
+"""
+    )
+    tpl = load_hcl2(write(tmp_path / "t.pkr.hcl", text), env={}, only=["qemu.vm"])
+    assert [(p.config["inline"], p.only) for p in tpl.provisioners] == [
+        (["runs"], ["qemu.vm", "virtualbox-iso.vb"]),
+        (["runs too"], ["qemu.vm", "virtualbox-iso.vb"]),
+        (["and this"], ["qemu.vm", "virtualbox-iso.vb"]),
+    ]
+    assert tpl.hcl2 is not None
+    warned = [w for w in tpl.hcl2.warnings if "matches nothing" in w]
+    assert [w.splitlines()[0] for w in warned] == [
+        "Unknown source in only",
+        "Unknown source in only",
+        "Unknown source in except",
+    ]
+
+
+def test_a_non_qemu_source_is_an_error_only_when_its_build_is_selected(tmp_path: Path) -> None:
+    """Packer's GetBuilds applies -only/-except before it starts a builder: a template
+    that also builds VirtualBox images works with -only=<its qemu builds>."""
+    text = SOURCE.replace("var.name", '"v"') + (
+        'source "virtualbox-iso" "vb" {\n}\n'
+        'build {\n  sources = ["source.qemu.vm", "source.virtualbox-iso.vb"]\n}\n'
+    )
+    path = write(tmp_path / "t.pkr.hcl", text)
+    assert [b.name for b in load_hcl2(path, env={}, only=["qemu.vm"]).builders] == [
+        "qemu.vm",
+        "virtualbox-iso.vb",
+    ]
+    load_hcl2(path, env={}, except_=["virtualbox-iso.*"])
+    with pytest.raises(HCLError, match="kiln builds with QEMU only"):
+        load_hcl2(path, env={})

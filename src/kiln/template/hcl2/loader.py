@@ -328,17 +328,6 @@ class _Loader:
                     )
                 )
                 continue
-            if ref.type not in SUPPORTED_SOURCES:
-                self.diags.append(
-                    Diagnostic(
-                        "Unsupported builder",
-                        f'kiln builds with QEMU only: source "{ref.type}" "{ref.name}" needs '
-                        f'Packer\'s "{ref.type}" builder. Build it with Packer, or change it '
-                        'to a source "qemu" block.',
-                        def_range(block),
-                    )
-                )
-                continue
             instance = ref.rename or ref.name
             full = ".".join(p for p in (build.name, ref.type, instance) if p)
             if any(b.name == full for b in tpl.builders):
@@ -355,6 +344,17 @@ class _Loader:
             if not self.selected(full):  # named, for -only/-except; not evaluated
                 tpl.builders.append(BuilderDef(len(tpl.builders) + 1, ref.type, full, {},
                                                build_name=instance))  # fmt: skip
+                continue
+            if ref.type not in SUPPORTED_SOURCES:  # (Packer: GetBuilds filters, then starts)
+                self.diags.append(
+                    Diagnostic(
+                        "Unsupported builder",
+                        f'kiln builds with QEMU only: source "{ref.type}" "{ref.name}" needs '
+                        f'Packer\'s "{ref.type}" builder. Build it with Packer, change it '
+                        f'to a source "qemu" block, or leave its build out (-except={full}).',
+                        def_range(block),
+                    )
+                )
                 continue
             config = self.body_dict(block.body, {"source": source_val}, scope, skip=())
             if ref.override is not None:
@@ -519,8 +519,8 @@ class _Loader:
     def refs_to_builds(
         self, value: object, rng: ast.Range, key: str, build_refs: Mapping[str, str]
     ) -> list[str] | None:
-        if value is None:
-            return None
+        if value is None or value == []:
+            return None  # (Packer's OnlyExcept.Skip: an empty list filters nothing)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.diags.append(Diagnostic(
                 "Invalid value", f"{key} must be a list of source names, as in [\"qemu.x\"].", rng
@@ -533,15 +533,16 @@ class _Loader:
                 out.append(build_refs[ref])
             elif name in build_refs.values():
                 out.append(name)
-            else:
+            else:  # Packer matches exactly and says nothing: the entry matches no build
                 self.diags.append(
                     Diagnostic(
                         f"Unknown source in {key}",
                         f'"{name}" names no source of this build (its sources: '
                         + ", ".join(sorted({r for r in build_refs if "." in r}))
-                        + ")."
+                        + "), so it matches nothing."
                         + _did_you_mean(ref, list(build_refs)),
                         rng,
+                        warning=True,
                     )
                 )
         return out
@@ -560,9 +561,9 @@ class _Loader:
         except_ = self.refs_to_builds(config.pop("except", None),
                                       scope.values.get("except", scope.header), "except",
                                       build_refs)  # fmt: skip
-        if only:
+        if only is not None:
             mine = [n for n in mine if n in only]
-        if except_:
+        elif except_ is not None:
             mine = [n for n in mine if n not in except_]
         return mine
 
