@@ -1,5 +1,5 @@
 packer {
-  required_version = ">= 9.0.0"
+  required_version = ">= one.seven"
 }
 source "qemu" "vm" {
   iso_url      = "http://example.com/x.iso"
@@ -10,4 +10,4 @@ source "qemu" "vm" {
 build {
   sources = ["source.qemu.vm"]
 }
-# expect: 2:22 | required_version | 9.0.0
+# expect: 2:22 | required_version | malformed constraint

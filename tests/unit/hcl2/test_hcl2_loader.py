@@ -307,3 +307,12 @@ def test_a_non_qemu_source_is_an_error_only_when_its_build_is_selected(tmp_path:
     load_hcl2(path, env={}, except_=["virtualbox-iso.*"])
     with pytest.raises(HCLError, match="kiln builds with QEMU only"):
         load_hcl2(path, env={})
+
+
+def test_a_newer_required_version_is_a_warning(tmp_path: Path) -> None:
+    """Most templates written for Packer 1.7+ say so; kiln warns and goes on."""
+    text = 'packer {\n  required_version = ">= 1.7.0"\n}\n' + SOURCE.replace("var.name", '"v"')
+    tpl = load_hcl2(write(tmp_path / "t.pkr.hcl", text + BUILD), env={})
+    assert tpl.hcl2 is not None
+    assert [w.splitlines()[0] for w in tpl.hcl2.warnings] == ["Unsupported Packer Core version"]
+    assert "requires Packer version >= 1.7.0; kiln implements Packer 1.6.6" in tpl.hcl2.warnings[0]

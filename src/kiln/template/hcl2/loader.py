@@ -275,17 +275,23 @@ class _Loader:
                 try:
                     ok = check(str(value.v), PACKER_COMPAT_VERSION)
                 except ValueError as err:
-                    self.diags.append(Diagnostic("Invalid version constraint", str(err),
-                                                 attr.expr.range))  # fmt: skip
+                    self.diags.append(Diagnostic(
+                        "Invalid version constraint",
+                        f"This string does not use correct version constraint syntax ({err}); "
+                        'write constraints such as ">= 1.6.0" or "~> 1.6, != 1.6.3".',
+                        attr.expr.range,
+                    ))  # fmt: skip
                     continue
-                if not ok:
+                if not ok:  # a warning: most templates today ask for ">= 1.7.0"
                     self.diags.append(
                         Diagnostic(
                             "Unsupported Packer Core version",
                             f"This template requires Packer version {value.v}; kiln implements "
-                            f"Packer {PACKER_COMPAT_VERSION} (with the qemu plugin's newer "
-                            "options). Relax required_version if the template works with it.",
+                            f"Packer {PACKER_COMPAT_VERSION}'s templates, with the qemu plugin's "
+                            "newer options and required_plugins, and goes on: anything the "
+                            "template uses that kiln lacks is an error of its own.",
                             attr.expr.range,
+                            warning=True,
                         )
                     )
             for inner in block.body.blocks:
