@@ -444,3 +444,18 @@ def test_a_missing_option_error_points_at_the_block_unless_it_names_a_set_option
     ]
     diags = diagnostics_for(info, [('Error: Failed to prepare build: "qemu.vm"', errors)])
     assert [d.subject for d in diags] == [scope.header, scope.values["ssh_certificate_file"]]
+
+
+def test_sources_from_a_variable_is_refused_in_packers_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Packer 1.6.6 decodes a build's sources with no variables: "Variables not allowed".
+    One error, not a second "Missing sources" about the same block."""
+    text = (
+        'variable "enabled" {\n  default = ["source.qemu.vm"]\n}\n'
+        'source "qemu" "vm" {\n  iso_url = "x.iso"\n  iso_checksum = "none"\n'
+        '  communicator = "none"\n}\nbuild {\n  sources = var.enabled\n}\n'
+    )
+    out = validate(tmp_path, text, monkeypatch, capsys, expect_status=1)
+    assert "Error: Variables not allowed" in out, out
+    assert "Missing sources" not in out, out

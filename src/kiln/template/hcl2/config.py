@@ -244,7 +244,11 @@ def _build(block: ast.Block, diags: list[Diagnostic]) -> BuildBlock:
     dynamic_sources = [
         b for b in build.provisioners if b.type == "dynamic" and b.labels[:1] == ("source",)
     ]
-    if not build.sources and not dynamic_sources:
+    unreadable = any(  # already reported by _source_refs
+        a.name == "sources" and not isinstance(a.expr, ast.TupleCons)
+        for a in block.body.attributes
+    )
+    if not build.sources and not dynamic_sources and not unreadable:
         diags.append(
             Diagnostic(
                 "Missing sources",
@@ -271,13 +275,26 @@ def parse_ref(text: str) -> tuple[str, str] | None:
 def _source_refs(attr: ast.Attribute, diags: list[Diagnostic]) -> list[SourceRef]:
     expr = attr.expr
     if not isinstance(expr, ast.TupleCons):
-        diags.append(
-            Diagnostic(
-                "Invalid sources",
-                'sources must be a list of source references: ["source.qemu.NAME", ...].',
-                expr.range,
+        from kiln.template.hcl2.refs import traversals
+
+        if any(t.root in ("var", "local") for t in traversals(expr)):
+            diags.append(
+                Diagnostic(
+                    "Variables not allowed",
+                    "Variables may not be used here: a build's sources are read before "
+                    "variables and locals (as in Packer 1.6.6). List them literally, as in "
+                    'sources = ["source.qemu.NAME"].',
+                    expr.range,
+                )
             )
-        )
+        else:
+            diags.append(
+                Diagnostic(
+                    "Invalid sources",
+                    'sources must be a list of source references: ["source.qemu.NAME", ...].',
+                    expr.range,
+                )
+            )
         return []
     refs = []
     for item in expr.items:
