@@ -245,8 +245,7 @@ def _build(block: ast.Block, diags: list[Diagnostic]) -> BuildBlock:
         b for b in build.provisioners if b.type == "dynamic" and b.labels[:1] == ("source",)
     ]
     unreadable = any(  # already reported by _source_refs
-        a.name == "sources" and not isinstance(a.expr, ast.TupleCons)
-        for a in block.body.attributes
+        a.name == "sources" and not isinstance(a.expr, ast.TupleCons) for a in block.body.attributes
     )
     if not build.sources and not dynamic_sources and not unreadable:
         diags.append(
