@@ -201,3 +201,31 @@ def test_source_query_checksum() -> None:
         f"sha1:{'a' * 40}"
     )
     assert parse_source("http://h/x.iso").query_checksum is None
+
+
+def test_dry_run_shows_the_iso_the_download_would_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """iso_urls listing a local copy first (that may not be there) then a mirror: a dry run
+    shows the ISO the build would use, not the missing local file (the download step skips
+    it too); a local copy that exists is used in place."""
+    import asyncio
+
+    from kiln.builders.qemu.driver import QemuRecorder
+
+    monkeypatch.chdir(tmp_path)
+    recorder = QemuRecorder(lambda message: None)
+    urls = ["iso/install73.iso", "https://cdn.example.org/install73.iso"]
+    target = tmp_path / "cache" / "key.iso"
+
+    def fetch(urls: list[str]) -> str:
+        where, _ = asyncio.run(
+            recorder.fetch_iso(urls, None, target, progress=None, log=lambda m: None)  # type: ignore[arg-type]
+        )
+        return where
+
+    assert fetch(urls) == str(target)
+    (tmp_path / "iso").mkdir()
+    (tmp_path / "iso" / "install73.iso").write_bytes(b"\0")
+    assert fetch(urls) == str(tmp_path / "iso" / "install73.iso")
+    assert fetch(["missing.iso"]) == str(tmp_path / "missing.iso")  # the build fails there

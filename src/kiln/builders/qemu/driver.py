@@ -169,14 +169,20 @@ class QemuRecorder(HostRecorder, QemuDriver):
         progress: Progress,
         log: Say,
     ) -> tuple[str, bool]:
-        """Where the ISO would be if the first URL works: a local file in place, else the
-        cache target (`<cache>/name` while a checksum file is not read)."""
-        source = parse_source(urls[0])
-        if source.kind == "local" and source.path is not None:
-            return os.path.abspath(source.path), False
-        if target is None:
-            return f"<cache>/{Path(urls[0]).name}", False
-        return str(target), False
+        """Where the ISO would be: the first local file that exists, used in place, or the
+        cache target of the first URL to download (`<cache>/name` while a checksum file is
+        not read). A local path that does not exist is skipped, as the download step skips
+        it (validate warned about it)."""
+        for url in urls:
+            source = parse_source(url)
+            if source.kind == "local" and source.path is not None:
+                if os.path.exists(source.path) or url == urls[-1]:
+                    return os.path.abspath(source.path), False
+                continue
+            if target is None:
+                return f"<cache>/{Path(url).name}", False
+            return str(target), False
+        return os.path.abspath(urls[0]), False  # pragma: no cover - the loop returns
 
     async def make_floppy(
         self,
