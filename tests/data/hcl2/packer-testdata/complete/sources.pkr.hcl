@@ -1,0 +1,95 @@
+# From hashicorp/packer v1.6.6, hcl2template/testdata/complete/sources.pkr.hcl (MPL-2.0, https://mozilla.org/MPL/2.0/).
+
+source "amazon-ebs" "ubuntu-1604" {
+    int = 42
+}
+
+
+source "virtualbox-iso" "ubuntu-1204" {
+    string   = "string"
+    int      = 42
+    int64    = 43
+    bool     = true
+    trilean  = true
+    duration = "10s"
+
+    map_string_string = {
+        a = "b"
+        c = "d"
+    }
+    slice_string = [
+        "a",
+        "b",
+        "c",
+    ]
+    slice_slice_string = [
+        ["a","b"],
+        ["c","d"]
+    ]
+
+    nested {
+        string   = "string"
+        int      = 42
+        int64    = 43
+        bool     = true
+        trilean  = true
+        duration = "10s"
+        map_string_string = {
+            a = "b"
+            c = "d"
+        }
+        slice_string = [
+            "a",
+            "b",
+            "c",
+        ]
+        slice_slice_string = [
+            ["a","b"],
+            ["c","d"]
+        ]
+    }
+
+    nested_slice {
+        string   = "string"
+        int      = 42
+        int64    = 43
+        bool     = true
+        trilean  = true
+        duration = "10s"
+        map_string_string = {
+            a = "b"
+            c = "d"
+        }
+        slice_string = [
+            "a",
+            "b",
+            "c",
+        ]
+        slice_slice_string = [
+            ["a","b"],
+            ["c","d"]
+        ]
+    }
+
+    nested_slice {
+        string   = "string"
+        int      = 42
+        int64    = 43
+        bool     = true
+        trilean  = true
+        duration = "10s"
+        map_string_string = {
+            a = "b"
+            c = "d"
+        }
+        slice_string = [
+            "a",
+            "b",
+            "c",
+        ]
+        slice_slice_string = [
+            ["a","b"],
+            ["c","d"]
+        ]
+    }
+}

@@ -1,0 +1,5 @@
+# From hashicorp/packer v1.6.6, hcl2template/testdata/sources/inexistent.pkr.hcl (MPL-2.0, https://mozilla.org/MPL/2.0/).
+// a source represents a reusable setting for a system boot/start.
+source "inexistant" "ubuntu-1204" {
+    foo = "bar"
+}

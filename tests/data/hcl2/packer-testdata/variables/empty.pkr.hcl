@@ -1,0 +1,1 @@
+# From hashicorp/packer v1.6.6, hcl2template/testdata/variables/empty.pkr.hcl (MPL-2.0, https://mozilla.org/MPL/2.0/).
