@@ -1,0 +1,15 @@
+# From hashicorp/packer v1.6.6, hcl2template/testdata/build/provisioner_timeout.pkr.hcl (MPL-2.0, https://mozilla.org/MPL/2.0/).
+
+// starts resources to provision them.
+build {
+    sources = [
+        "source.virtualbox-iso.ubuntu-1204"
+    ]
+
+    provisioner "shell" {
+        timeout = "10s"
+    }
+}
+
+source "virtualbox-iso" "ubuntu-1204" {
+}
