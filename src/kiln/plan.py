@@ -415,6 +415,9 @@ def _select_builds(
     errors = []
     for flag, patterns in (("-only", options.only), ("-except", options.except_)):
         for pattern in patterns:
+            if _bad_range(pattern):  # Packer (gobwas/glob) refuses it
+                errors.append(f"Invalid {flag} pattern {pattern}: could not parse range")
+                continue
             candidates = names + pp_names if flag == "-except" else names
             if any(fnmatch.fnmatchcase(n, pattern) for n in candidates):
                 continue
@@ -453,6 +456,18 @@ def _check_only_except(tpl: TemplateFile, names: list[str]) -> list[str]:
                         + did_you_mean(name, names)
                     )
     return errors
+
+
+def _bad_range(pattern: str) -> bool:
+    """A `[` class that is empty or never closed (gobwas/glob: "could not parse range")."""
+    i = pattern.find("[")
+    while i >= 0:
+        start = i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1
+        end = pattern.find("]", start)
+        if end <= start:
+            return True
+        i = pattern.find("[", end + 1)
+    return False
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:

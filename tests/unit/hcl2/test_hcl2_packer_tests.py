@@ -653,3 +653,66 @@ def test_validate_filter_option(tmp_path: Path, pattern: str, error: bool) -> No
         assert pattern in str(info.value)
     else:
         assert [b.name for b in make_plan(tpl, opts).builds] == ["qemu.ubuntu-1204"]
+
+
+# --- found by porting; fixed since --------------------------------------------------------
+
+QEMU_SOURCE = """
+source "qemu" "n" {
+  iso_url      = "http://example.com/x.iso"
+  iso_checksum = "none"
+  accelerator  = "tcg"
+  ssh_username = "packer"
+}
+"""
+
+
+def test_working_build_provisioner_name(tmp_path: Path) -> None:
+    # types.packer_config_test.go: "working build" — provisioner "shell" { name = "provisioner
+    # that does something" } is the provisioner's PName. Packer 1.6.6 validates it; kiln:
+    # unknown configuration key: '"name"'.
+    (tmp_path / "t.pkr.hcl").write_text(
+        QEMU_SOURCE
+        + """
+build {
+  sources = ["source.qemu.n"]
+  provisioner "shell" {
+    name   = "provisioner that does something"
+    inline = ["true"]
+  }
+}
+"""
+    )
+    make_plan(load_hcl2(tmp_path, env={}), PlanOptions(cwd=tmp_path))
+
+
+def test_a_value_of_the_wrong_type_does_not_also_make_the_variable_unset(tmp_path: Path) -> None:
+    # types.variables_test.go: "value not corresponding to type - argv" (and - env, - cfg
+    # file): Packer records cty.DynamicVal for the variable, so its one error is the type's;
+    # kiln adds 'Unset variable "used_string"' when the variable has no default.
+    (tmp_path / "t.pkr.hcl").write_text('variable "used_string" {\n  type = bool\n}\n')
+    got = parse(tmp_path / "t.pkr.hcl", cli_vars={"used_string": '["true"]'})
+    assert got.errors == ["Invalid argument value for -var variable"]
+
+
+def test_number_from_the_command_line_is_a_literal(tmp_path: Path) -> None:
+    # (no Go case; expressionFromVariableDefinition in types.variables.go) — for string,
+    # number and untyped variables, -var and PKR_VAR_ values are literal strings converted to
+    # the type: `-var port=1+1` is "a number is required" in Packer; kiln evaluates it to 2.
+    (tmp_path / "t.pkr.hcl").write_text('variable "port" {\n  type = number\n}\n')
+    got = parse(tmp_path / "t.pkr.hcl", cli_vars={"port": "1+1"})
+    assert got.errors == ["Invalid argument value for -var variable"]
+
+
+def test_malformed_only_glob_says_so(tmp_path: Path) -> None:
+    # types.packer_config_test.go: TestParser_ValidateFilterOption "foo[]bar" — Packer:
+    # "Invalid -only pattern null.n[]: could not parse range"; kiln says the pattern matches
+    # no build (and suggests the build it would have matched).
+    import pytest
+
+    from kiln.plan import ValidationFailed
+
+    tpl = get_builds(QEMU / "build/provisioner_timeout.pkr.hcl")
+    with pytest.raises(ValidationFailed) as info:
+        make_plan(tpl, PlanOptions(only=["qemu.ubuntu-1204[]"], cwd=tmp_path))
+    assert "no build matches" not in str(info.value)

@@ -43,7 +43,15 @@ SUPPORTED_SOURCES = ("qemu",)
 BUILD_VALUES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey", "SSHPrivateKey",
                 "PackerRunUUID", "PackerHTTPAddr", "PackerHTTPIP", "PackerHTTPPort",
                 "ConnType", "WinRMPassword")  # fmt: skip
-PROVISIONER_COMMON = ("only", "except", "override", "pause_before", "max_retries", "timeout")
+PROVISIONER_COMMON = (
+    "only",
+    "except",
+    "override",
+    "pause_before",
+    "max_retries",
+    "timeout",
+    "name",
+)  # name: Packer 1.6.6 decodes it (PName; inspect shows it)
 POST_PROCESSOR_COMMON = ("only", "except", "keep_input_artifact", "name")
 
 

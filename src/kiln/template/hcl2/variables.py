@@ -32,7 +32,7 @@ class Variable:
     validations: list[ast.Block] = field(default_factory=list)
     value: Value | None = None
     source: str = "default"  # where its value came from: default, env, varfile, cmd (Packer's)
-    broken: bool = False  # its declaration has an error (then it is not also "unset")
+    broken: bool = False  # its declaration or a value given has an error (not also "unset")
 
 
 def declare(
@@ -266,6 +266,7 @@ def _set_from_string(var: Variable, text: str, where: str, diags: list[Diagnosti
                 var.range,
             )
         )
+        var.broken = True
         return
     var.value = _convert(var, value, where, None, diags, summary)
 
@@ -298,6 +299,7 @@ def _convert(
                 rng or var.range,
             )
         )
+        var.broken = True  # reported: Packer gives it an unknown value, not also "unset"
         return var.value
 
 
