@@ -716,3 +716,22 @@ def test_malformed_only_glob_says_so(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as info:
         make_plan(tpl, PlanOptions(only=["qemu.ubuntu-1204[]"], cwd=tmp_path))
     assert "no build matches" not in str(info.value)
+
+
+def test_untyped_variable_takes_the_type_of_its_default(tmp_path: Path) -> None:
+    # types.variables_test.go: "locals within another locals usage in different files"
+    # (name_prefix, declared without type, has Type cty.String) and "basic variables"
+    # (`variables { key = "value" }` has Type cty.String): decodeVariableBlock/decodeVariable
+    # set Type from the default. So -var / PKR_VAR_ values of such variables are HCL
+    # expressions and are converted to that type.
+    got = parse(TESTDATA / "variables/complicated")
+    assert got.variables["name_prefix"].type == STRING
+    assert parse(TESTDATA / "variables/basic.pkr.hcl").variables["key"].type == STRING
+    (tmp_path / "t.pkr.hcl").write_text(
+        'variables {\n  legacy = ["x"]\n}\nvariable "n" {\n  default = ["a"]\n}\n'
+    )
+    got = parse(tmp_path / "t.pkr.hcl", cli_vars={"legacy": '["y"]'})
+    assert got.diags == []
+    assert got.value("legacy").type == tuple_of([STRING])  # packer console: ["y"]
+    got = parse(tmp_path / "t.pkr.hcl", cli_vars={"n": '["b", "c"]'})
+    assert got.errors == ["Invalid argument value for -var variable"]  # "tuple required"

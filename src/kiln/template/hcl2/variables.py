@@ -59,6 +59,9 @@ def declare(
             var.default = evaluate(attr.expr, ctx)
         except EvalError as err:
             diags.extend(_no_variables_here(err))
+        else:
+            if not var.default.is_null:
+                var.type = var.default.type  # Packer 1.6.6's decodeVariable: the default's
         out[name] = var
     for name, block in blocks.items():
         before = _error_count(diags)
@@ -124,6 +127,8 @@ def _declare_block(
         except EvalError as err:
             diags.extend(_no_variables_here(err))
         else:
+            if "type" not in by_name and not default.is_null:
+                var.type = default.type  # Packer 1.6.6: the type is the default's
             try:
                 var.default = convert(default, var.type)
             except ConversionError as err:
