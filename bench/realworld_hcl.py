@@ -633,14 +633,15 @@ def to_markdown(rows: list[Row], fast: dict[str, str]) -> str:
 
 
 def _trimmed(data: object, limit: int) -> object:
-    """`data` with every tool output cut to its first `limit` characters (AlmaLinux's folder
-    alone prints ~900 lines per run)."""
+    """`data` with every tool output cut to its first `limit` characters, or left out when
+    `limit` is 0 (AlmaLinux's folder alone prints ~900 lines per run)."""
     if isinstance(data, dict):
         return {
             k: (v[:limit] + ("\n[...]" if len(v) > limit else ""))
             if k == "output" and isinstance(v, str)
             else _trimmed(v, limit)
             for k, v in data.items()
+            if not (k == "output" and limit == 0)
         }
     if isinstance(data, list):
         return [_trimmed(v, limit) for v in data]
@@ -658,7 +659,9 @@ def main() -> int:
     ap.add_argument("--only-repo", default="", help="regex on the repository directory name")
     ap.add_argument("--out", type=Path, default=None, help="write the markdown table here")
     ap.add_argument("--json", type=Path, default=None, help="write full results (outputs) here")
-    ap.add_argument("--output-chars", type=int, default=3000, help="keep this much of each output")
+    ap.add_argument(
+        "--output-chars", type=int, default=0, help="keep this much of each output (0: none)"
+    )
     ns = ap.parse_args()
     rows = [r for r in discover(ns.root, ns.per_repo) if re.search(ns.only_repo, r.repo)]
     with concurrent.futures.ThreadPoolExecutor(ns.jobs) as pool:
