@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -252,16 +253,22 @@ def _first_error_line(text: str) -> str:
     return next((line[:200] for line in lines if line), "")
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
+def _run(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: int = 120,
+    first_error: Callable[[str], str] = _first_error_line,
+) -> Outcome:
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        return Outcome(False, "timeout after 120 s", "")
+        return Outcome(False, f"timeout after {timeout} s", "")
     out = proc.stdout + proc.stderr
     ok = proc.returncode == 0
-    return Outcome(ok, "" if ok else _first_error_line(out), out)
+    return Outcome(ok, "" if ok else first_error(out), out)
 
 
 SECRET_MARK = "<sensitive>"

@@ -35,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from realworld import Outcome, _cell, _first_error_line, dry_run_problems, verdict  # noqa: E402
+from realworld import _run as run_command  # noqa: E402
 
 DEFAULT_KILN = HERE.parent / ".venv" / "bin" / "kiln"
 DEFAULT_PYTHON = HERE.parent / ".venv" / "bin" / "python"
@@ -326,15 +327,7 @@ def first_error(text: str) -> str:
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return Outcome(False, "timeout after 180 s", "")
-    out = proc.stdout + proc.stderr
-    ok = proc.returncode == 0
-    return Outcome(ok, "" if ok else first_error(out), out)
+    return run_command(argv, cwd, env, timeout=180, first_error=first_error)
 
 
 _UNRENDERED = re.compile(r"\$\{[^}]*\}")
