@@ -22,9 +22,9 @@ import pytest
 
 from kiln.engine.plan import Plan
 from kiln.plan import PlanOptions, ValidationFailed, make_plan
-from kiln.template.hcl2.config import PackerConfig, decode
-from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
-from kiln.template.hcl2.loader import _Loader, _parse_file, load_hcl2, template_files
+from kiln.template.hcl2.config import PackerConfig
+from kiln.template.hcl2.diagnostics import Diagnostic, HCLError
+from kiln.template.hcl2.loader import load_hcl2, open_template
 from kiln.template.hcl2.types import BOOL, NUMBER, STRING, list_of, object_of, tuple_of
 from kiln.template.hcl2.values import (
     Value,
@@ -35,8 +35,7 @@ from kiln.template.hcl2.values import (
     string_val,
     tuple_val,
 )
-from kiln.template.hcl2.variables import ValueInputs, Variable, assign, declare
-from kiln.template.hcl2.variables import validate as validate_variables
+from kiln.template.hcl2.variables import Variable
 from kiln.template.model import TemplateFile
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "hcl2"
@@ -74,22 +73,13 @@ def parse(
 ) -> Parsed:
     """kiln's loader up to the locals (the steps `load_hcl2` and `kiln inspect` take before
     the builds): Packer's `Parser.Parse` + `PackerConfig.Initialize`."""
-    env = dict(env or {})
-    files, auto = template_files(path)
-    sources = Sources()
-    diags: list[Diagnostic] = []
-    bodies = [b for f in files if (b := _parse_file(f, sources, diags)) is not None]
-    if diags:
-        return Parsed(None, {}, {}, diags)
-    cfg = decode(bodies, diags)
-    root_dir = path if path.is_dir() else path.parent
-    base = root_dir.resolve()
-    variables = declare(cfg.variables, cfg.variable_attrs, base, env, diags)
-    assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, diags)
-    validate_variables(variables, base, diags)
-    loader = _Loader(cfg, base, root_dir, env, sources, diags, path_root=root_dir.as_posix())
-    local_values, _sensitive, _unknown = loader.evaluate_locals(variables)
-    return Parsed(cfg, variables, local_values, diags)
+    try:
+        opened = open_template(path, var_files=var_files, cli_vars=cli_vars, env=dict(env or {}),
+                               cwd=path if path.is_dir() else path.parent)  # fmt: skip
+    except HCLError as err:  # a file that does not parse
+        return Parsed(None, {}, {}, err.diagnostics)
+    local_values, _sensitive, _unknown = opened.loader.evaluate_locals(opened.variables)
+    return Parsed(opened.cfg, opened.variables, local_values, opened.diags)
 
 
 def get_builds(path: Path, **kw: object) -> TemplateFile:

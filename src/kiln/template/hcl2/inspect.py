@@ -9,19 +9,16 @@ uses one) is `<unknown>`, and a sensitive value's text is `<sensitive>`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kiln.golang.strconv import format_float, quote
 from kiln.template.hcl2 import ast
-from kiln.template.hcl2.config import decode
-from kiln.template.hcl2.diagnostics import Diagnostic, HCLError, Sources
+from kiln.template.hcl2.diagnostics import HCLError
 from kiln.template.hcl2.evaluate import EvalContext, EvalError, evaluate
-from kiln.template.hcl2.loader import _Loader, _parse_file, template_files
+from kiln.template.hcl2.loader import open_template
 from kiln.template.hcl2.types import STRING
 from kiln.template.hcl2.values import Value, to_python
-from kiln.template.hcl2.variables import ValueInputs, assign, declare
 
 UNKNOWN = "<unknown>"
 SENSITIVE = "<sensitive>"
@@ -35,25 +32,14 @@ def inspect_text(
     cli_vars: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> str:
-    """The whole inspect output; `HCLError` only for a template that does not parse."""
-    root = Path(path)
-    env = dict(os.environ if env is None else env)
-    files, auto = template_files(root)
-    sources = Sources()
-    diags: list[Diagnostic] = []
-    bodies = [b for f in files if (b := _parse_file(f, sources, diags)) is not None]
-    cfg = decode(bodies, diags)
-    if [d for d in diags if not d.warning]:
-        raise HCLError(diags, sources)
-    root_dir = root if root.is_dir() else root.parent
-    base = root_dir.resolve()
-    ignored: list[Diagnostic] = []  # as Packer: "we ignore init diags to allow unknown variables"
-    variables = declare(cfg.variables, cfg.variable_attrs, base, env, ignored)
-    assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, ignored)
-    loader = _Loader(
-        cfg, base, cwd or Path.cwd(), env, sources, ignored, path_root=root_dir.as_posix()
-    )
-    local_values, sensitive_locals, unknown_locals = loader.evaluate_locals(variables)
+    """The whole inspect output; `HCLError` only for a template that does not parse or
+    whose blocks do not decode. As Packer: "we ignore init diags to allow unknown
+    variables" (the variables' and locals' problems are not reported)."""
+    opened = open_template(path, var_files=var_files, cli_vars=cli_vars, env=env, cwd=cwd)
+    if opened.config_errors:
+        raise HCLError(opened.config_errors, opened.sources)
+    cfg, variables = opened.cfg, opened.variables
+    local_values, sensitive_locals, unknown_locals = opened.loader.evaluate_locals(variables)
 
     out = ["Packer Inspect: HCL2 mode\n", "> input-variables:\n"]
     for name in sorted(variables):

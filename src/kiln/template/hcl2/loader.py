@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from kiln import PACKER_COMPAT_VERSION
 from kiln.errors import KilnError
@@ -65,7 +66,19 @@ def template_files(path: Path) -> tuple[list[Path], list[Path]]:
     return [path], []
 
 
-def load_hcl2(
+class OpenedTemplate(NamedTuple):
+    """A template read as far as Packer's `Parse` and `Initialize` take it: the blocks
+    decoded and the variables set, before any build is evaluated."""
+
+    cfg: PackerConfig
+    variables: dict[str, Variable]
+    loader: Loader
+    sources: Sources
+    diags: list[Diagnostic]  # every problem so far, in order (the loader adds its own)
+    config_errors: list[Diagnostic]  # those of decoding the blocks (Packer's Parse)
+
+
+def open_template(
     path: str | Path,
     *,
     var_files: Sequence[Path] = (),
@@ -74,11 +87,10 @@ def load_hcl2(
     cwd: Path | None = None,
     only: Sequence[str] = (),
     except_: Sequence[str] = (),
-) -> TemplateFile:
-    """Read, evaluate and check an HCL2 template; raise `HCLError` with every problem.
-
-    `only`/`except_` are the command's build-name globs: as in Packer, a source block whose
-    builds are all left out is not evaluated (its errors do not stop the others)."""
+) -> OpenedTemplate:
+    """Parse the files, decode the blocks, declare and set the variables. Raises
+    `HCLError` for files that do not parse (or `KilnError` for a path that holds none);
+    every later problem is in `diags`. Shared by `load_hcl2` and `kiln inspect`."""
     root = Path(path)
     env = dict(os.environ if env is None else env)
     cwd = cwd or Path.cwd()
@@ -93,20 +105,37 @@ def load_hcl2(
     base_dir = root_dir.resolve()
     sources = Sources()
     diags: list[Diagnostic] = []
-    bodies = []
-    for f in files:
-        body = _parse_file(f, sources, diags)
-        if body is not None:
-            bodies.append(body)
+    bodies = [b for f in files if (b := _parse_file(f, sources, diags)) is not None]
     if diags:
         raise HCLError(diags, sources)
     cfg = decode(bodies, diags)
-    loader = _Loader(cfg, base_dir, cwd, env, sources, diags, path_root=root_dir.as_posix())
-    loader.only, loader.except_ = list(only), list(except_)
+    config_errors = [d for d in diags if not d.warning]
+    loader = Loader(cfg, base_dir, cwd, env, sources, diags, path_root=root_dir.as_posix(),
+                    only=only, except_=except_)  # fmt: skip
     variables = declare(cfg.variables, cfg.variable_attrs, base_dir, env, diags)
     assign(variables, ValueInputs(auto, var_files, dict(cli_vars or {})), env, sources, diags)
     validate_variables(variables, base_dir, diags)
-    tpl = loader.build(variables)
+    return OpenedTemplate(cfg, variables, loader, sources, diags, config_errors)
+
+
+def load_hcl2(
+    path: str | Path,
+    *,
+    var_files: Sequence[Path] = (),
+    cli_vars: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    only: Sequence[str] = (),
+    except_: Sequence[str] = (),
+) -> TemplateFile:
+    """Read, evaluate and check an HCL2 template; raise `HCLError` with every problem.
+
+    `only`/`except_` are the command's build-name globs: as in Packer, a source block whose
+    builds are all left out is not evaluated (its errors do not stop the others)."""
+    opened = open_template(path, var_files=var_files, cli_vars=cli_vars, env=env, cwd=cwd,
+                           only=only, except_=except_)  # fmt: skip
+    variables, diags, sources = opened.variables, opened.diags, opened.sources
+    tpl = opened.loader.build(variables)
     unset = {n for n, v in variables.items() if v.value is None}
     diags[:] = [d for d in diags if not _refers_to_unset(d, unset)]
     if [d for d in diags if not d.warning]:
@@ -144,7 +173,7 @@ def _parse_file(f: Path, sources: Sources, diags: list[Diagnostic]) -> ast.Body 
         return None
 
 
-class _Loader:
+class Loader:
     def __init__(
         self,
         cfg: PackerConfig,
@@ -155,6 +184,8 @@ class _Loader:
         diags: list[Diagnostic],
         *,
         path_root: str,
+        only: Sequence[str] = (),
+        except_: Sequence[str] = (),
     ) -> None:
         self.cfg = cfg
         self.base_dir = base_dir
@@ -166,8 +197,8 @@ class _Loader:
         self.functions = standard_functions(base_dir)
         self.roots: dict[str, Value] = {}
         self.source_values: dict[str, Value] = {}  # build name → its `source` object
-        self.only: list[str] = []  # -only / -except globs over build names
-        self.except_: list[str] = []
+        self.only = list(only)  # -only / -except globs over build names
+        self.except_ = list(except_)
 
     def selected(self, build_name: str) -> bool:
         """Is the build in (Packer's GetBuilds: `-only` globs, then `-except` globs)?"""
