@@ -34,6 +34,7 @@ from kiln.suggest import did_you_mean
 from kiln.template.engine import render
 from kiln.template.functions import FuncContext, packer_functions
 from kiln.template.model import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.selection import is_selected, matches
 from kiln.template.taint import SecretTracker, strings_in
 from kiln.template.tree import render_tree
 from kiln.template.variables import VariableInputs, merged_inputs, resolve_variables
@@ -221,7 +222,7 @@ def make_plan(tpl: TemplateFile, options: PlanOptions) -> Plan:
         for chain in tpl.post_processors:
             steps = []
             for ppdef in chain:
-                if _matches(ppdef.name or ppdef.type, options.except_):
+                if matches(ppdef.name or ppdef.type, options.except_):
                     break  # -except names a post-processor: it and the rest of its chain
                 if _applies(ppdef.only, ppdef.except_, bdef.name):
                     step = _post_processor_plan(
@@ -432,14 +433,11 @@ def _select_builds(
                 warn(problem + " (it leaves nothing out)")  # READMEs pass shared -except lists
     if errors:
         groups.append(("", errors))
-    selected = []
-    for b, name in zip(tpl.builders, names, strict=True):
-        if options.only and not any(fnmatch.fnmatchcase(name, p) for p in options.only):
-            continue
-        if any(fnmatch.fnmatchcase(name, p) for p in options.except_):
-            continue
-        selected.append((b, name))
-    return selected
+    return [
+        (b, name)
+        for b, name in zip(tpl.builders, names, strict=True)
+        if is_selected(name, options.only, options.except_)
+    ]
 
 
 def _check_only_except(tpl: TemplateFile, names: list[str]) -> list[str]:
@@ -468,10 +466,6 @@ def _bad_range(pattern: str) -> bool:
             return True
         i = pattern.find("[", end + 1)
     return False
-
-
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _applies(only: Sequence[str], except_: Sequence[str], name: str) -> bool:

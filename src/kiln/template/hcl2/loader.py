@@ -11,7 +11,6 @@ renders them, as in JSON. `build.Host`, `build.Password`, … in provisioners be
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -39,6 +38,7 @@ from kiln.template.hcl2.values import Value, object_val, string_val, to_python
 from kiln.template.hcl2.variables import ValueInputs, Variable, assign, declare, secret_strings
 from kiln.template.hcl2.variables import validate as validate_variables
 from kiln.template.model import BuilderDef, PostProcessorDef, ProvisionerDef, TemplateFile
+from kiln.template.selection import is_selected
 
 SUPPORTED_SOURCES = ("qemu",)
 BUILD_VALUES = ("ID", "Host", "Port", "User", "Password", "SSHPublicKey", "SSHPrivateKey",
@@ -199,12 +199,6 @@ class Loader:
         self.source_values: dict[str, Value] = {}  # build name → its `source` object
         self.only = list(only)  # -only / -except globs over build names
         self.except_ = list(except_)
-
-    def selected(self, build_name: str) -> bool:
-        """Is the build in (Packer's GetBuilds: `-only` globs, then `-except` globs)?"""
-        if self.only and not any(fnmatch.fnmatchcase(build_name, p) for p in self.only):
-            return False
-        return not any(fnmatch.fnmatchcase(build_name, p) for p in self.except_)
 
     def ctx(self, extra: Mapping[str, Value] | None = None) -> EvalContext:
         return EvalContext({**self.roots, **(extra or {})}, self.functions)
@@ -386,7 +380,7 @@ class Loader:
             self.source_values[full] = source_val
             scope = _scope(block)
             info.builders[full] = scope
-            if not self.selected(full):  # named, for -only/-except; not evaluated
+            if not is_selected(full, self.only, self.except_):  # named, for -only; not evaluated
                 tpl.builders.append(BuilderDef(len(tpl.builders) + 1, ref.type, full, {},
                                                build_name=instance))  # fmt: skip
                 continue
